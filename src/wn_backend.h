@@ -1,0 +1,141 @@
+/* wn_backend.h - the backend table: every numeric operation the network needs, behind an opaque
+ * context. The CPU backend (src/cpu/) is the readable reference and is always built; the CUDA
+ * backend (gpu/) implements the same table. All float/int pointers passed to ops are backend
+ * memory obtained from ops->alloc; host data moves only through upload/download.
+ *
+ * Conventions for every op:
+ *  - layout NCHW; shapes are given explicitly (descriptors below);
+ *  - forward ops overwrite their output; backward ops OVERWRITE dx, dw, db (they never
+ *    accumulate) unless the name says accumulate;
+ *  - a NULL gradient pointer means "not needed" (e.g. dx of the first layer);
+ *  - ops cannot fail on valid arguments (assert on programmer errors); only alloc/upload/download
+ *    return a status. */
+#ifndef WN_BACKEND_H
+#define WN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wn_err.h"
+
+typedef struct wn_conv_desc {
+    int n, c, h, w;          /* input (N, C, H, W) */
+    int oc, kh, kw;          /* filters (OC, C, KH, KW) */
+    int sh, sw, ph, pw;      /* stride and zero padding */
+    int oh, ow;              /* output (N, OC, OH, OW), oh = (h + 2ph - kh)/sh + 1 */
+} wn_conv_desc;
+
+enum { WN_POOL_MAX = 0, WN_POOL_AVG = 1 };
+
+typedef struct wn_pool_desc {
+    int mode;                /* WN_POOL_MAX or WN_POOL_AVG (average counts padding as zeros,
+                                divides by kh*kw, like PyTorch count_include_pad=True) */
+    int n, c, h, w;          /* input (N, C, H, W) */
+    int kh, kw, sh, sw, ph, pw;
+    int oh, ow;              /* output (N, C, OH, OW); padded cells never win a max */
+} wn_pool_desc;
+
+enum { WN_ACT_RELU = 0, WN_ACT_LEAKY = 1 };
+
+typedef struct wn_backend_ops {
+    const char *name; /* "cpu", "cuda" */
+    void (*destroy)(void *ctx); /* frees the context and everything it owns */
+
+    /* ---- memory ---- */
+    void *(*alloc)(void *ctx, size_t bytes); /* zero-filled; NULL on exhaustion */
+    void (*free)(void *ctx, void *p);
+    int (*upload)(void *ctx, void *dst, const void *host_src, size_t bytes, wn_err *e);
+    int (*download)(void *ctx, void *host_dst, const void *src, size_t bytes, wn_err *e);
+    void (*copy)(void *ctx, void *dst, const void *src, size_t bytes); /* device to device */
+    void (*fill)(void *ctx, float *x, size_t n, float v);
+    void (*axpy)(void *ctx, size_t n, float a, const float *x, float *y); /* y += a*x */
+    void (*add)(void *ctx, size_t n, const float *a, const float *b, float *y); /* y = a+b */
+    void (*sync)(void *ctx); /* wait for queued work (no-op on the CPU) */
+
+    /* ---- convolution: x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL, y (N,OC,OH,OW) ---- */
+    void (*conv_forward)(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
+                         const float *b, float *y);
+    /* dy (N,OC,OH,OW) -> dx (N,C,H,W) or NULL, dw (OC,C,KH,KW), db (OC) or NULL */
+    void (*conv_backward)(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
+                          const float *dy, float *dx, float *dw, float *db);
+
+    /* ---- pooling: x (N,C,H,W) -> y (N,C,OH,OW); backward recomputes max positions from x ---- */
+    void (*pool_forward)(void *ctx, const wn_pool_desc *d, const float *x, float *y);
+    void (*pool_backward)(void *ctx, const wn_pool_desc *d, const float *x, const float *y,
+                          const float *dy, float *dx);
+
+    /* ---- dense: x (N,IN), w (OUT,IN), b (OUT) or NULL, y (N,OUT) ---- */
+    void (*dense_forward)(void *ctx, int n, int in, int out, const float *x, const float *w,
+                          const float *b, float *y);
+    void (*dense_backward)(void *ctx, int n, int in, int out, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *db);
+
+    /* ---- activations, elementwise over count values; alpha is the leaky slope ---- */
+    void (*act_forward)(void *ctx, int kind, float alpha, size_t count, const float *x, float *y);
+    /* uses the forward INPUT x */
+    void (*act_backward)(void *ctx, int kind, float alpha, size_t count, const float *x,
+                         const float *dy, float *dx);
+
+    /* ---- dropout (inverted): mask[i] = (u(seed,i) >= rate) / (1-rate), y = x*mask ---- */
+    void (*dropout_forward)(void *ctx, size_t count, float rate, uint64_t seed, const float *x,
+                            float *y, float *mask);
+    void (*dropout_backward)(void *ctx, size_t count, const float *mask, const float *dy, float *dx);
+
+    /* ---- batch normalisation over (N, HW) per channel; x, y (N,C,HW); per-channel (C) vectors.
+     * train: uses batch statistics (biased variance for normalising), writes save_mean and
+     * save_invstd = 1/sqrt(var+eps), updates running stats with
+     * run = (1-momentum)*run + momentum*batch (unbiased variance for run_var), like PyTorch. */
+    void (*bn_forward_train)(void *ctx, int n, int c, int hw, const float *x, const float *gamma,
+                             const float *beta, float momentum, float eps, float *run_mean,
+                             float *run_var, float *save_mean, float *save_invstd, float *y);
+    void (*bn_forward_eval)(void *ctx, int n, int c, int hw, const float *x, const float *gamma,
+                            const float *beta, const float *run_mean, const float *run_var,
+                            float eps, float *y);
+    void (*bn_backward)(void *ctx, int n, int c, int hw, const float *x, const float *gamma,
+                        const float *save_mean, const float *save_invstd, const float *dy,
+                        float *dx, float *dgamma, float *dbeta);
+
+    /* ---- softmax and cross entropy: logits (N,K), labels (N) int32, probs (N,K).
+     * z_ij = logits_ij + (offset ? offset_j : 0); p = softmax(z);
+     * loss = sum_i weight_i * -log p_i,label_i  (weight NULL means weight_i = 1/N);
+     * dlogits_ij = weight_i * (p_ij - [j == label_i])  (dlogits may be NULL);
+     * returns the loss (accumulated in double) through *loss_out (host pointer, may be NULL). */
+    void (*softmax_xent)(void *ctx, int n, int k, const float *logits, const int32_t *labels,
+                         const float *weight, const float *offset, float *probs, float *dlogits,
+                         double *loss_out);
+    void (*softmax)(void *ctx, int n, int k, const float *logits, float *probs);
+
+    /* ---- optimizer updates over count parameters ----
+     * SGD (PyTorch semantics): g' = g + wd*w; v = momentum*v + g'; step = nesterov ? g' +
+     * momentum*v : v; w -= lr*step. */
+    void (*sgd_update)(void *ctx, size_t count, float *w, const float *g, float *v, float lr,
+                       float momentum, int nesterov, float wd);
+    /* Adam (decoupled=0: L2 wd added to g) / AdamW (decoupled=1: w -= lr*wd*w), bias-corrected
+     * with step t >= 1, like torch.optim.Adam/AdamW. */
+    void (*adam_update)(void *ctx, size_t count, float *w, const float *g, float *m, float *v,
+                        float lr, float beta1, float beta2, float eps, float wd, int decoupled,
+                        int t);
+} wn_backend_ops;
+
+typedef struct wn_backend {
+    const wn_backend_ops *ops;
+    void *ctx; /* owned by the backend; freed by wn_backend_free */
+} wn_backend;
+
+enum { WN_DEVICE_AUTO = 0, WN_DEVICE_CPU = 1, WN_DEVICE_CUDA = 2 };
+
+/* Parses "auto", "cpu" or "cuda" into WN_DEVICE_*; returns -1 for anything else. */
+int wn_device_parse(const char *s);
+/* Creates a backend. AUTO uses CUDA when the build has it and a GPU is present, else says once
+ * (on stderr, unless quiet) that it uses the CPU. CUDA without a GPU fails with a clear error.
+ * threads: CPU threads (0 = all cores). */
+int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_err *e);
+void wn_backend_free(wn_backend *b);
+
+/* The CPU backend directly (tests use it as the reference). */
+int wn_cpu_backend_create(int threads, wn_backend *out, wn_err *e);
+
+/* Convenience: allocate count floats or fail with a message naming what. */
+float *wn_balloc(wn_backend *b, size_t count, const char *what, wn_err *e);
+
+#endif

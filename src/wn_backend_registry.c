@@ -1,0 +1,49 @@
+/* wn_backend_registry.c - picks a backend at run time. The only file with #ifdef WN_HAVE_CUDA. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wn_backend.h"
+
+#ifdef WN_HAVE_CUDA
+/* gpu/: returns WN_ERUNTIME with a message when no usable GPU is present. */
+int wn_cuda_backend_create(wn_backend *out, wn_err *e);
+#endif
+
+int wn_device_parse(const char *s) {
+    if (!strcmp(s, "auto")) return WN_DEVICE_AUTO;
+    if (!strcmp(s, "cpu")) return WN_DEVICE_CPU;
+    if (!strcmp(s, "cuda")) return WN_DEVICE_CUDA;
+    return -1;
+}
+
+int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_err *e) {
+    memset(out, 0, sizeof *out);
+    if (device == WN_DEVICE_CPU) return wn_cpu_backend_create(threads, out, e);
+#ifdef WN_HAVE_CUDA
+    wn_err cuda_err = {0};
+    if (wn_cuda_backend_create(out, &cuda_err) == WN_OK) return WN_OK;
+    if (device == WN_DEVICE_CUDA)
+        return wn_err_set(e, WN_ERUNTIME, "--device cuda: %s", cuda_err.msg);
+    if (!quiet) fprintf(stderr, "weldnet: no usable GPU (%s); using the CPU\n", cuda_err.msg);
+#else
+    if (device == WN_DEVICE_CUDA)
+        return wn_err_set(e, WN_ERUNTIME,
+                          "--device cuda: this weldnet was built without the CUDA backend "
+                          "(nvcc and cuDNN were not found at build time); use --device cpu");
+    if (!quiet) fprintf(stderr, "weldnet: built without CUDA; using the CPU\n");
+#endif
+    return wn_cpu_backend_create(threads, out, e);
+}
+
+void wn_backend_free(wn_backend *b) {
+    if (b && b->ops && b->ctx) b->ops->destroy(b->ctx);
+    if (b) memset(b, 0, sizeof *b);
+}
+
+float *wn_balloc(wn_backend *b, size_t count, const char *what, wn_err *e) {
+    float *p = b->ops->alloc(b->ctx, count * sizeof(float));
+    if (!p)
+        wn_err_set(e, WN_ERUNTIME, "out of %s memory allocating %s (%zu values)", b->ops->name,
+                   what, count);
+    return p;
+}
