@@ -10,11 +10,11 @@
  *              batchnorm|add"; "input = LAYER" takes another layer's output (default: the previous
  *              layer; "input" is the network input); an add layer sums its input and "from = LAYER".
  *   conv:      filters, size (or size_h/size_w), stride (1), pad (0), bias (1)
- *   maxpool/avgpool: size, stride (= size), pad (0)
+ *   maxpool/avgpool: size, stride (= size), pad (0)   (stride_h/_w, pad_h/_w also accepted)
  *   dense:     units (or "units = classes": the number of classes); flattens (C,H,W) input
  *   leaky:     alpha (0.01);  dropout: rate (0.5);  batchnorm: momentum (0.1), eps (1e-5)
  * Unknown sections and keys and out-of-range values are input errors naming file, line, section
- * and key. */
+ * and key. Every layer but the last must feed a later one. Full reference: docs/NETWORK_INI.md. */
 #ifndef WN_NET_H
 #define WN_NET_H
 
@@ -65,6 +65,7 @@ typedef struct wn_netdef {
     wn_kv *train;            /* (n_train) raw [train] pairs, for train/ to interpret */
 } wn_netdef;
 
+/* On failure def is left zeroed (nothing to free). */
 int wn_netdef_parse_file(const char *path, wn_netdef *def, wn_err *e);
 /* Parses INI text (e.g. from a model file); name is used in messages. */
 int wn_netdef_parse_string(const char *text, const char *name, wn_netdef *def, wn_err *e);
@@ -96,6 +97,13 @@ typedef struct wn_net {
     float *state;            /* (n_state) batchnorm running statistics */
     int batch;               /* batch size the activation buffers hold, 0 = none yet */
     int training_buffers;    /* 1: dy/aux buffers for backward are allocated */
+    /* activation storage, one backend allocation per role; the layers' y, dy and aux point
+     * into these (owned by the net, managed by wn_net_reserve) */
+    float *act_mem;          /* every layer's y */
+    float *grad_mem;         /* every layer's dy, then the scratch buffer */
+    float *aux_mem;          /* every layer's aux */
+    float *scratch;          /* (batch * largest layer output) inside grad_mem: backward ops
+                                write here when a dy already holds another consumer's part */
 } wn_net;
 
 /* Resolves layers (names, inputs, shapes, parameter counts) and allocates params/grads/state on
@@ -112,14 +120,16 @@ void wn_net_print(const wn_net *net, FILE *f);
  * batchnorm gamma 1, beta 0, running mean 0, var 1. Seeded. */
 int wn_net_init(wn_net *net, uint64_t seed, wn_err *e);
 
-/* Allocates activation buffers for batches of up to batch photos (training adds gradients). */
+/* Allocates activation buffers for batches of up to batch photos (training adds gradients).
+ * Buffers only grow: a smaller batch, or training = 0 after training buffers exist, keeps them. */
 int wn_net_reserve(wn_net *net, int batch, int training, wn_err *e);
 
 /* Forward pass on n <= batch photos x (N, in_c, in_h, in_w) backend memory. training selects
  * batch statistics and dropout (seeded with seed). Returns the logits (N, n_classes), backend
  * memory owned by the net. */
 const float *wn_net_forward(wn_net *net, int n, const float *x, int training, uint64_t seed);
-/* Backward pass from dlogits (N, n_classes) after a training forward; fills net->grads. */
+/* Backward pass from dlogits (N, n_classes) after a training forward; overwrites net->grads
+ * (no accumulation across calls), except those of frozen layers, which are left untouched. */
 void wn_net_backward(wn_net *net, int n, const float *x, const float *dlogits);
 
 /* Named tensors: "LAYER.weight", "LAYER.bias", "LAYER.running_mean", "LAYER.running_var".

@@ -1,0 +1,97 @@
+/* net_reserve.c - the activation buffers of a network: one backend allocation for every layer's
+ * output y, one for the gradients dy (plus a scratch buffer used when gradients accumulate) and
+ * one for the auxiliary data (dropout masks, batchnorm saved statistics). Buffers grow, never
+ * shrink: a smaller batch reuses them. */
+#include <string.h>
+
+#include "net_internal.h"
+
+/* Layer slices start on 64-byte boundaries. */
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+static size_t aux_count(const wn_layer *L, int batch) {
+    if (L->def.type == WN_LAYER_DROPOUT) return (size_t)batch * wn_shape_sample(L->out);
+    if (L->def.type == WN_LAYER_BATCHNORM) return 2 * (size_t)L->out.c; /* save_mean, save_invstd */
+    return 0;
+}
+
+static void free_block(wn_net *net, float **p) {
+    if (*p) net->be->ops->free(net->be->ctx, *p);
+    *p = NULL;
+}
+
+static void release_training(wn_net *net) {
+    if (!net->be) return;
+    free_block(net, &net->grad_mem);
+    free_block(net, &net->aux_mem);
+    for (int i = 0; i < net->n_layers; i++) net->layers[i].dy = net->layers[i].aux = NULL;
+    net->scratch = NULL;
+    net->training_buffers = 0;
+}
+
+void wn_net_release(wn_net *net) {
+    if (!net->be) return;
+    release_training(net);
+    free_block(net, &net->act_mem);
+    for (int i = 0; i < net->n_layers; i++) net->layers[i].y = NULL;
+    net->batch = 0;
+}
+
+static int alloc_outputs(wn_net *net, int batch, wn_err *e) {
+    size_t total = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        total += round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+    net->act_mem = wn_balloc(net->be, total, "activations", e); // (sum of N * layer output)
+    if (!net->act_mem) return WN_ERUNTIME;
+    size_t off = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        net->layers[i].y = net->act_mem + off; // (N, C, H, W) of layer i
+        off += round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+    }
+    net->batch = batch;
+    return WN_OK;
+}
+
+static int alloc_training(wn_net *net, int batch, wn_err *e) {
+    size_t total = 0, largest = 0, aux = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        size_t n = (size_t)batch * wn_shape_sample(net->layers[i].out);
+        total += round16(n);
+        if (n > largest) largest = n;
+        aux += round16(aux_count(&net->layers[i], batch));
+    }
+    net->grad_mem = wn_balloc(net->be, total + largest, "activation gradients", e);
+    net->aux_mem = net->grad_mem ? wn_balloc(net->be, aux ? aux : 1, "dropout masks", e) : NULL;
+    if (!net->aux_mem) {
+        release_training(net);
+        return WN_ERUNTIME;
+    }
+    size_t off = 0, aoff = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        wn_layer *L = &net->layers[i];
+        L->dy = net->grad_mem + off; // (N, C, H, W) of layer i
+        off += round16((size_t)batch * wn_shape_sample(L->out));
+        size_t a = aux_count(L, batch);
+        L->aux = a ? net->aux_mem + aoff : NULL; // dropout (N, C, H, W) or bn (2, C)
+        aoff += round16(a);
+    }
+    net->scratch = net->grad_mem + off; // (N * largest layer output)
+    net->training_buffers = 1;
+    return WN_OK;
+}
+
+int wn_net_reserve(wn_net *net, int batch, int training, wn_err *e) {
+    if (batch < 1) return wn_err_set(e, WN_EINPUT, "batch size %d: it must be at least 1", batch);
+    int rc = WN_OK;
+    if (batch > net->batch) {
+        training = training || net->training_buffers;
+        wn_net_release(net);
+        rc = alloc_outputs(net, batch, e);
+    }
+    if (!rc && training && !net->training_buffers) rc = alloc_training(net, net->batch, e);
+    if (rc) {
+        wn_net_release(net);
+        wn_err_prefix(e, "network for batches of %d photos", batch);
+    }
+    return rc;
+}
