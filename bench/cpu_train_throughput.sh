@@ -9,9 +9,9 @@ build=${1:-$root/build}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$root/samples/make_fashion_photos.py" --out "$work/photos" --ok-class tshirt --defects shirt \
-  --train 6000 --defect-share 0.02 --val 600 --test 0 >/dev/null
+  --train 6000 --defect-share 0.02 --val 0 --test 300 >/dev/null
 "$build/weldnet" train --config "$root/samples/nets/fmnist_small.ini" --data "$work/photos/train" \
-  --val "$work/photos/val" --out "$work/m.wnet" --epochs 3 --batch 128 --threads 2 -q 2>&1 | tee "$work/log"
+  --val "$work/photos/test" --out "$work/m.wnet" --epochs 3 --batch 128 --threads 2 -q 2>&1 | tee "$work/log"
 wn=$(awk -F, 'NR > 2 { s += $8; n++ } END { printf "%.0f", s / n }' "$work/m.log.csv")
 echo "weldnet cpu train img/s (epochs 2-3, 6122 photos 28x28, batch 128): $wn"
 peer=""

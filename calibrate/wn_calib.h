@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wn_decide.h" /* threshold-moving and the auto-pass rule, shared with classify */
 #include "wn_err.h"
 
 /* ======================================================================================
@@ -125,31 +126,6 @@ int wn_calib_check_labels(const int *labels /* (N) */, long n, int n_classes, wn
 /* Every entry finite and in [0, 1] and every row summing to 1 within tol:
  * "probabilities of photo 17 sum to 0.93, not 1 (tolerance 0.001)". */
 int wn_calib_check_probs(const float *probs /* (N, K) */, long n, int k, double tol, wn_err *e);
-
-/* ======================================================================================
- * Threshold-moving and the decision rule (calib_prior.c)
- * ====================================================================================== */
-
-/* Priors below this are treated as this value: a class the training set never showed would
- * otherwise divide by zero. */
-#define WN_CALIB_PRIOR_FLOOR 1e-6
-
-/* out[i][j] = (probs[i][j] / prior[j]) / sum_l (probs[i][l] / prior[l]), in double per row.
- * out may equal probs (in place). Priors must be finite and >= 0 with a positive sum (they need
- * not sum to 1; only their ratios matter); zero priors are raised to WN_CALIB_PRIOR_FLOOR.
- * WN_EINPUT names a bad prior, or a row whose divided probabilities are all zero or not finite. */
-int wn_calib_divide_priors(const float *probs /* (N, K) */, float *out /* (N, K) */, long n, int k,
-                           const float *priors /* (K) */, wn_err *e);
-/* The pooled defect score of one photo: sum of the defect probabilities row[1..K-1], summed in
- * double (equal to 1 - P(ok) for a normalised row, without the cancellation near P(ok) = 1).
- * Calibration and deployment must both use this function. */
-float wn_calib_pooled_score(const float *row /* (K) */, int k);
-/* scores[i] = wn_calib_pooled_score(probs + i*K). */
-void wn_calib_pooled_scores(const float *probs /* (N, K) */, long n, int k,
-                            float *scores /* (N) */);
-/* 1 when the photo is auto-passed under thresholds t (K): pooled < t[0] and row[j] < t[j] for
- * j = 1..K-1 (see the top of this file); 0 when it goes to review. */
-int wn_calib_autopass(const float *row /* (K) */, int k, const float *t /* (K) */);
 
 /* ======================================================================================
  * The pooled trade-off curve (calib_curve.c)

@@ -12,7 +12,7 @@ named after the garment), at a chosen imbalance. Writes 8-bit grey PNG files:
 Only the Python standard library is used (gzip, zlib, struct), so it runs on a fresh Debian.
 Example: 98% imbalance, T-shirt ok vs shirt defect, the paper-style protocol:
   make_fashion_photos.py --out data --ok-class tshirt --defects shirt --train 6000 \
-      --defect-share 0.02 --val 600 --test 1000
+      --defect-share 0.02 --val 0 --test 1000
 """
 import argparse
 import gzip

@@ -2,6 +2,7 @@
  * version and file size read from the file, input and normalisation, classes with training counts
  * and shares, metadata, calibration and other extra records, the network INI text and the tensor
  * list with the total parameter count). Tensor values are not printed. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -86,9 +87,14 @@ static void print_classes(FILE *f, const wn_model *m) {
 
 static void print_extra(FILE *f, const wn_model *m) {
     const wn_record *cal = wn_model_get_record(m, WN_TAG_CALB);
-    if (cal)
-        fprintf(f, "calibration: calibrated (record 'CALB', %zu bytes)\n", cal->len);
-    else
+    if (cal) {
+        fprintf(f, "calibration: calibrated\n");
+        char *text = wn_xmalloc(cal->len + 1);
+        memcpy(text, cal->data, cal->len);
+        text[cal->len] = '\0';
+        print_indented(f, text, "  ");
+        free(text);
+    } else
         fprintf(f, "calibration: not calibrated\n");
     int others = 0;
     for (int i = 0; i < m->n_extra; i++) others += m->extra[i].tag != WN_TAG_CALB;

@@ -1,9 +1,9 @@
-/* calib_prior.c - threshold-moving (divide the softmax outputs by the training class priors and
+/* wn_decide.c - threshold-moving (divide the softmax outputs by the training class priors and
  * renormalise each row), the pooled defect score, and the one auto-pass rule that calibration
- * and deployment share. */
+ * and deployment share (wn_decide.h). */
 #include <math.h>
 
-#include "wn_calib.h"
+#include "wn_decide.h"
 
 int wn_calib_divide_priors(const float *probs /* (N, K) */, float *out /* (N, K) */, long n, int k,
                            const float *priors /* (K) */, wn_err *e) {
