@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wn_calibrate.h"
 #include "wn_err.h"
 #include "wn_model.h"
 #include "wn_train.h"
@@ -37,6 +38,7 @@ static void usage(FILE *f) {
                "\n"
                "commands:\n"
                "  train     train a network on a labelled photo set\n"
+               "  calibrate choose the decision thresholds for a target defect recall\n"
                "  info      print the header of a model file\n"
                "\n"
                "'weldnet COMMAND --help' lists a command's options and defaults.\n",
@@ -58,6 +60,7 @@ int main(int argc, char **argv) {
         return WN_OK;
     }
     if (!strcmp(cmd, "train")) return wn_train_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "calibrate")) return wn_calibrate_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return info_main(argc - 1, argv + 1);
     fprintf(stderr, "weldnet: unknown command '%s' (see weldnet --help)\n", cmd);
     return WN_EINPUT;

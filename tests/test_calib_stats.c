@@ -2,7 +2,8 @@
  * reference values (scipy), the certified allowed misses k* for known cases, the incomplete beta
  * against closed forms, Clopper-Pearson intervals against known values, and a simulation showing
  * that the certified rule reaches the target recall with the promised confidence (and that the
- * point-estimate rule does not, so the simulation can fail). */
+ * point-estimate rule does not, so the simulation can fail), also where the rule is tight (n = 59:
+ * one miss more breaks it) and with tied scores. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,11 +240,63 @@ static void test_simulation(void) {
     }
 }
 
+/* The certified rule where it is tight and where scores tie. Defect scores on L levels
+ * (s = floor(L u) / L: the true miss rate of a grid threshold m/L is m/L) or continuous; ok
+ * scores below. extra = 0 uses k*, extra = 1 allows one miss more than k* (which must fail the
+ * promise at n = 59, so the check can fail). */
+static double simulate_budget(long n_def, long n_ok, double target, double conf, int levels,
+                              long extra, int draws, uint64_t seed) {
+    wn_rng r;
+    wn_rng_seed(&r, seed, 3);
+    long n = n_def + n_ok;
+    float *s = malloc(sizeof *s * (size_t)n); /* (N) */
+    int *y = malloc(sizeof *y * (size_t)n);   /* (N) */
+    long k = wn_calib_certified_allowed(n_def, target, conf) + extra;
+    int reached = 0;
+    for (int d = 0; d < draws; d++) {
+        for (long i = 0; i < n; i++) {
+            float u = wn_rng_uniform(&r);
+            y[i] = i < n_def;
+            if (!y[i]) u *= wn_rng_uniform(&r);
+            s[i] = levels ? floorf(u * (float)levels) / (float)levels : u;
+        }
+        wn_calib_curve c;
+        wn_err e = {0};
+        CHECK(wn_calib_curve_build(&c, s, y, n, 2, &e) == WN_OK);
+        float t = c.threshold[wn_calib_curve_choose(&c, k)];
+        double miss = isinf(t) ? 1.0 : levels ? round((double)t * levels) / levels : (double)t;
+        reached += 1.0 - miss >= target - 1e-12;
+        wn_calib_curve_free(&c);
+    }
+    free(s);
+    free(y);
+    return (double)reached / draws;
+}
+
+static void test_simulation_edges(void) {
+    const int draws = 3000;
+    double c = 0.95, slack = 3.0 * sqrt(c * (1.0 - c) / draws);
+    /* n = 59: k* = 0, P(true recall >= 0.95) = 1 - 0.95^59 = 0.9515, just above c */
+    double tight = simulate_budget(59, 200, 0.95, c, 0, 0, draws, 11);
+    double loose = simulate_budget(59, 200, 0.95, c, 0, 1, draws, 12);
+    /* ties: 200 defect scores on 400 levels (a quarter share a level; k* = 4 at 0.95 / 0.95) */
+    double ties = simulate_budget(200, 400, 0.95, c, 400, 0, draws, 13);
+    printf("simulation, %d draws: n = 59 continuous: %.1f%% with k* (exact 95.15%%), %.1f%% with "
+           "k* + 1; n = 200 on 400 tied levels: %.1f%%; bound %.1f%%\n",
+           draws, 100 * tight, 100 * loose, 100 * ties, 100 * (c - slack));
+    CHECK_MSG(tight >= c - slack, "n = 59: %.3f", tight);
+    CHECK_MSG(fabs(tight - 0.9515) < 3.0 * sqrt(0.9515 * 0.0485 / draws),
+              "n = 59: %.3f, theory 0.9515", tight);
+    CHECK_MSG(loose < c - slack, "one miss more than k* must break the promise: %.3f", loose);
+    CHECK_MSG(ties >= c - slack, "tied scores: %.3f", ties);
+}
+
 int main(void) {
     test_binom_cdf();
     test_certified_k();
     test_betai();
     test_clopper_pearson();
     test_simulation();
+    test_simulation_edges();
     return wn_test_done();
 }
