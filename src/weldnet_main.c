@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "wn_calibrate.h"
+#include "wn_classify.h"
 #include "wn_err.h"
 #include "wn_model.h"
 #include "wn_train.h"
@@ -39,6 +40,8 @@ static void usage(FILE *f) {
                "commands:\n"
                "  train     train a network on a labelled photo set\n"
                "  calibrate choose the decision thresholds for a target defect recall\n"
+               "  classify  decide pass/review for folders of photos, with a CSV audit report\n"
+               "  merge     combine the reports of classify --shard runs into one\n"
                "  info      print the header of a model file\n"
                "\n"
                "'weldnet COMMAND --help' lists a command's options and defaults.\n",
@@ -62,6 +65,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return wn_train_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "calibrate")) return wn_calibrate_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return info_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "classify")) return wn_classify_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return wn_merge_main(argc - 1, argv + 1);
     fprintf(stderr, "weldnet: unknown command '%s' (see weldnet --help)\n", cmd);
     return WN_EINPUT;
 }
