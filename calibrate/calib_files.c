@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "wn_calibrate.h"
+#include "wn_text.h"
 
 static void derive(char *dst, size_t cap, const char *out, const char *suffix) {
     const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
@@ -70,18 +71,10 @@ void wn_calib_csv_str(FILE *f, int first, const char *s) {
     csv_fwrite(f, s, strlen(s));
 }
 
-const char *wn_calib_format_num(char buf[32], double v) {
-    for (int prec = 15; prec <= 17; prec++) { /* the shortest text that reads back exactly */
-        snprintf(buf, 32, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v || prec == 17) break;
-    }
-    return buf;
-}
-
 void wn_calib_csv_num(FILE *f, int first, double v) {
     char buf[32];
     sep(f, first);
-    fputs(wn_calib_format_num(buf, v), f);
+    fputs(wn_format_num(buf, v), f);
 }
 
 void wn_calib_csv_long(FILE *f, int first, long v) {

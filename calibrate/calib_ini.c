@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wn_calibrate.h"
+#include "wn_text.h"
 
 #define INI_LINE_MAX 199 /* Debian's inih: INI_MAX_LINE 200, including the newline */
 #define INI_NAME_MAX 150
@@ -23,7 +24,7 @@ static int ini_safe(const char *s, size_t max) {
 
 static void put_num(FILE *f, const char *key, double v) {
     char buf[32];
-    fprintf(f, "%s = %s\n", key, wn_calib_format_num(buf, v));
+    fprintf(f, "%s = %s\n", key, wn_format_num(buf, v));
 }
 
 int wn_calib_write_ini(const char *path, const wn_calibration *c, char *const *names,

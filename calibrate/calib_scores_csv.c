@@ -3,7 +3,6 @@
  * classes. Every problem is refused with the file and the line: missing columns, short or long
  * rows, unknown labels, numbers that are not numbers, NaN, probabilities outside [0, 1], rows
  * that do not sum to 1, a photo listed twice. */
-#include <csv.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <strings.h>
 
 #include "wn_calibrate.h"
+#include "wn_csv.h"
 
 #define MAX_SCORES_BYTES ((size_t)1 << 34) /* 16 GiB: far beyond 10 million rows */
 #define MAX_CLASSES 1000                   /* as the model file */
@@ -21,7 +21,6 @@ typedef struct sctx {
     wn_err *e;
     int failed;
     long line;        /* physical line where the current row starts */
-    int between_rows; /* no field of the next row seen yet */
     int header_done;
     int nh, cap_h;
     char **header;    /* (NH) header fields */
@@ -217,13 +216,6 @@ static void on_row(int ch, void *data) {
     free(c->f_label);
     c->f_path = c->f_label = NULL;
     c->nf = 0;
-    c->between_rows = 1;
-}
-
-static int is_blank(const unsigned char *s, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
 }
 
 static int cmp_ptr(const void *a, const void *b) {
@@ -265,38 +257,8 @@ static int finish_paths(sctx *c, wn_calib_set *s) {
 }
 
 static int parse(sctx *c, const unsigned char *buf, size_t len) {
-    struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-        return wn_err_set(c->e, WN_ERUNTIME, "%s: cannot start the CSV parser", c->path);
-    size_t pos = 0;
-    if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) pos = 3; /* UTF-8 BOM */
-    long lineno = 0;
-    int rc = WN_OK;
-    /* fed one physical line at a time so that messages can name the line a row starts on */
-    while (pos < len && !c->failed) {
-        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
-        lineno++;
-        if (c->between_rows && !is_blank(buf + pos, n)) {
-            c->line = lineno;
-            c->between_rows = 0;
-        }
-        if (csv_parse(&p, buf + pos, n, on_field, on_row, c) != n && !c->failed) {
-            c->failed = 1;
-            rc = wn_err_set(c->e, WN_EINPUT, "%s line %ld: CSV parse error (%s)", c->path, lineno,
-                            csv_strerror(csv_error(&p)));
-        }
-        pos += n;
-    }
-    if (!c->failed && csv_fini(&p, on_field, on_row, c) != 0 && !c->failed) {
-        c->failed = 1;
-        rc = wn_err_set(c->e, WN_EINPUT,
-                        "%s line %ld: CSV parse error (%s: a quoted field is not closed)", c->path,
-                        c->line, csv_strerror(csv_error(&p)));
-    }
-    csv_free(&p);
-    if (c->failed && !rc) rc = WN_EINPUT;
-    return rc;
+    wn_csv_feed feed = {c->path, on_field, on_row, c, &c->line, &c->failed};
+    return wn_csv_feed_buffer(&feed, buf, len, c->e);
 }
 
 int wn_calib_read_scores(const char *path, const char *ok_class, double sum_tol, wn_calib_set *s,
@@ -312,7 +274,6 @@ int wn_calib_read_scores(const char *path, const char *ok_class, double sum_tol,
     c.ok_name = ok_class ? ok_class : "ok";
     c.tol = sum_tol;
     c.e = e;
-    c.between_rows = 1;
     rc = parse(&c, buf, len);
     free(buf);
     if (!rc && !c.header_done)

@@ -171,11 +171,7 @@ int wn_calib_file_open(wn_calib_file *o, const char *path, wn_err *e);
 /* Checks the writes, closes and renames (commit) or removes the temporary file (commit = 0).
  * Always releases o. */
 int wn_calib_file_close(wn_calib_file *o, int commit, wn_err *e);
-/* v as the shortest of %.15g, %.16g, %.17g that strtod reads back exactly ("inf" for +inf), into
- * buf; returns buf. A float threshold written so reads back as the same value in double and in
- * float, so another framework comparing either way decides as weldnet does. */
-const char *wn_calib_format_num(char buf[32], double v);
-/* CSV pieces (libcsv): a quoted string field, a number field (wn_calib_format_num), an integer,
+/* CSV pieces (libcsv): a quoted string field, a number field (wn_format_num, src/wn_text.h), an integer,
  * an empty field, and the end of a row. first is 1 for the first field of a row (no leading
  * comma). Write errors show at wn_calib_file_close. */
 void wn_calib_csv_str(FILE *f, int first, const char *s);

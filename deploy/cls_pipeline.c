@@ -14,7 +14,6 @@
 
 #include "wn_classify.h"
 #include "wn_image.h"
-#include "wn_image_chw.h"
 
 #define MAX_WORKERS 256
 

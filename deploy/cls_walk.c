@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "wn_classify.h"
+#include "wn_visited.h"
 
 #define WALK_MAX_DEPTH 256
 
@@ -31,12 +32,6 @@ typedef struct walk_frame {
     size_t path_len;   /* length of the walk's path buffer for this folder */
 } walk_frame;
 
-typedef struct visit_slot {
-    dev_t dev;
-    ino_t ino;
-    int used;
-} visit_slot;
-
 struct wn_walk {
     char **roots;      /* (n_roots) normalised, sorted, owned */
     int *root_is_dir;  /* (n_roots) */
@@ -46,41 +41,9 @@ struct wn_walk {
     int depth, cap_depth;
     char *path;        /* the current path, owned */
     size_t path_cap;
-    visit_slot *seen;  /* open-addressing set of visited folders (cap_seen, power of 2) */
-    size_t n_seen, cap_seen;
+    wn_visited seen;   /* folders already searched */
     long revisits;
 };
-
-/* ---- visited folders ---- */
-
-static size_t vhash(dev_t dev, ino_t ino, size_t cap) {
-    uint64_t z = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev * 0xBF58476D1CE4E5B9ull;
-    z ^= z >> 31;
-    return (size_t)(z & (cap - 1));
-}
-
-/* 1 when newly added, 0 when seen before. */
-static int visit(wn_walk *w, dev_t dev, ino_t ino) {
-    if (2 * (w->n_seen + 1) > w->cap_seen) {
-        size_t cap = w->cap_seen ? 2 * w->cap_seen : 64;
-        visit_slot *old = w->seen;
-        size_t old_cap = w->cap_seen;
-        w->seen = wn_xcalloc(cap, sizeof *w->seen);
-        w->cap_seen = cap;
-        w->n_seen = 0;
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i].used) visit(w, old[i].dev, old[i].ino);
-        free(old);
-    }
-    size_t i = vhash(dev, ino, w->cap_seen);
-    while (w->seen[i].used) {
-        if (w->seen[i].dev == dev && w->seen[i].ino == ino) return 0;
-        i = (i + 1) & (w->cap_seen - 1);
-    }
-    w->seen[i] = (visit_slot){dev, ino, 1};
-    w->n_seen++;
-    return 1;
-}
 
 /* ---- ordering: a folder compares as its name followed by '/' ---- */
 
@@ -310,7 +273,7 @@ int wn_walk_next(wn_walk *w, wn_walk_item *it) {
             }
             w->root_len = rl + (root[rl - 1] != '/');
             struct stat st;
-            if (stat(root, &st) == 0 && !visit(w, st.st_dev, st.st_ino)) {
+            if (stat(root, &st) == 0 && !wn_visited_add(&w->seen, st.st_dev, st.st_ino)) {
                 w->revisits++;
                 continue;
             }
@@ -342,7 +305,7 @@ int wn_walk_next(wn_walk *w, wn_walk_item *it) {
         }
         struct stat st;
         if (stat(w->path, &st) != 0) continue; /* vanished */
-        if (!visit(w, st.st_dev, st.st_ino)) {
+        if (!wn_visited_add(&w->seen, st.st_dev, st.st_ino)) {
             w->revisits++;
             continue;
         }
@@ -369,6 +332,6 @@ void wn_walk_free(wn_walk *w) {
     }
     free(w->stack);
     free(w->path);
-    free(w->seen);
+    wn_visited_free(&w->seen);
     free(w);
 }

@@ -44,6 +44,11 @@ void wn_image_resize(const wn_image *src, int w, int h, wn_image *dst);
 /* Loads, then resizes to exactly w x h with want_c channels, and writes planar (C, H, W) uint8
  * into chw (caller-owned, want_c*h*w bytes). The whole photo is resized (no crop). */
 int wn_image_load_chw(const char *path, int want_c, int w, int h, uint8_t *chw, wn_err *e);
+/* The same from an in-memory photo (a whole JPEG or PNG file, len bytes), for callers that read
+ * a file once and feed several inputs (classify with models of different input sizes). name is
+ * used in messages. */
+int wn_image_decode_chw(const uint8_t *buf, size_t len, const char *name, int want_c, int w, int h,
+                        uint8_t *chw /* (C, H, W) */, wn_err *e);
 
 /* Writes an 8-bit grey (c=1), RGB (c=3) or RGBA (c=4) PNG from (H, W, C) pixels. */
 int wn_png_write(const char *path, int w, int h, int c, const uint8_t *pix, wn_err *e);

@@ -9,42 +9,9 @@
 #include <sys/stat.h>
 
 #include "data_internal.h"
+#include "wn_visited.h"
 
 #define MAX_DEPTH 512
-
-/* Open-addressing hash set of (device, inode) of the folders already searched. */
-typedef struct visited_set {
-    struct { dev_t dev; ino_t ino; int used; } *slot; /* (cap) */
-    size_t cap, n;
-} visited_set;
-
-static size_t vhash(dev_t dev, ino_t ino, size_t cap) {
-    uint64_t z = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev * 0xBF58476D1CE4E5B9ull;
-    z ^= z >> 31;
-    return (size_t)(z & (cap - 1));
-}
-
-/* Returns 1 when (dev, ino) was newly added, 0 when already present. */
-static int visited_add(visited_set *v, dev_t dev, ino_t ino) {
-    if (2 * (v->n + 1) > v->cap) {
-        visited_set w = {wn_xcalloc(v->cap ? 2 * v->cap : 64, sizeof *v->slot),
-                         v->cap ? 2 * v->cap : 64, 0};
-        for (size_t i = 0; i < v->cap; i++)
-            if (v->slot[i].used) visited_add(&w, v->slot[i].dev, v->slot[i].ino);
-        free(v->slot);
-        *v = w;
-    }
-    size_t i = vhash(dev, ino, v->cap);
-    while (v->slot[i].used) {
-        if (v->slot[i].dev == dev && v->slot[i].ino == ino) return 0;
-        i = (i + 1) & (v->cap - 1);
-    }
-    v->slot[i].dev = dev;
-    v->slot[i].ino = ino;
-    v->slot[i].used = 1;
-    v->n++;
-    return 1;
-}
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -81,7 +48,7 @@ static int list_dir(const char *dir, char ***out, int *count, wn_err *e) {
 
 typedef struct scan_ctx {
     wn_ds_builder *b;
-    visited_set seen;
+    wn_visited seen;
     const char *root;
 } scan_ctx;
 
@@ -107,7 +74,7 @@ static int scan(scan_ctx *s, const char *dir, int label, int depth, wn_err *e) {
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
-            if (visited_add(&s->seen, st.st_dev, st.st_ino)) rc = scan(s, full, label, depth + 1, e);
+            if (wn_visited_add(&s->seen, st.st_dev, st.st_ino)) rc = scan(s, full, label, depth + 1, e);
             free(full);
         } else if (S_ISREG(st.st_mode) && wn_data_is_photo_name(names[i])) {
             rc = wn_dsb_add(s->b, full, label, s->root, e);
@@ -125,7 +92,7 @@ int wn_data_read_dir(const char *dir, wn_ds_builder *b, wn_err *e) {
     int n, rc = list_dir(dir, &names, &n, e);
     if (rc) return rc;
     struct stat st;
-    if (stat(dir, &st) == 0) visited_add(&s.seen, st.st_dev, st.st_ino);
+    if (stat(dir, &st) == 0) wn_visited_add(&s.seen, st.st_dev, st.st_ino);
 
     /* class folders: the non-hidden subfolders (links followed), sorted */
     char **cls = wn_xcalloc((size_t)n, sizeof(char *)); /* (n_cls) full paths */
@@ -156,7 +123,7 @@ int wn_data_read_dir(const char *dir, wn_ds_builder *b, wn_err *e) {
                         dir, dir);
     for (int i = 0; i < n_cls && rc == WN_OK; i++) {
         int before = b->n;
-        if (stat(cls[i], &st) == 0 && visited_add(&s.seen, st.st_dev, st.st_ino))
+        if (stat(cls[i], &st) == 0 && wn_visited_add(&s.seen, st.st_dev, st.st_ino))
             rc = scan(&s, cls[i], lab[i], 1, e);
         if (rc == WN_OK && b->n == before)
             rc = wn_err_set(e, WN_EINPUT, "%s: class folder holds no photos (.jpg, .jpeg, .png)", cls[i]);
@@ -166,6 +133,6 @@ int wn_data_read_dir(const char *dir, wn_ds_builder *b, wn_err *e) {
     free_names(cls, n_cls);
     free(lab);
     free_names(names, n);
-    free(s.seen.slot);
+    wn_visited_free(&s.seen);
     return rc;
 }

@@ -1,12 +1,12 @@
 /* dataset_manifest.c - reads a CSV manifest (libcsv, strict mode): a header row whose columns
  * include path and label (any order, other columns ignored), then one photo per row; relative
  * paths are resolved against the manifest's folder. Errors name the manifest and the line. */
-#include <csv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "data_internal.h"
+#include "wn_csv.h"
 
 /* Manifests over this size are refused (a photo list of millions of rows is far below it). */
 #define MAX_MANIFEST_BYTES ((size_t)1 << 30)
@@ -18,7 +18,6 @@ typedef struct manifest_ctx {
     wn_err *e;
     int failed;
     long line;          /* physical line where the current row starts */
-    int between_rows;   /* no field of the next row seen yet */
     int header_done;
     int col_path, col_label, n_header;
     int nf;             /* fields seen in the current row */
@@ -141,7 +140,6 @@ static void on_row(int c, void *data) {
     free(m->f_label);
     m->f_path = m->f_label = NULL;
     m->nf = 0;
-    m->between_rows = 1;
 }
 
 /* (path, line) pairs, sorted by path to find a photo listed twice. */
@@ -170,12 +168,6 @@ static int check_duplicates(manifest_ctx *m) {
     return rc;
 }
 
-static int is_blank(const unsigned char *s, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
-
 int wn_data_read_manifest(const char *path, wn_ds_builder *b, wn_err *e) {
     unsigned char *buf;
     size_t len;
@@ -187,43 +179,12 @@ int wn_data_read_manifest(const char *path, wn_ds_builder *b, wn_err *e) {
     m.path = path;
     m.b = b;
     m.e = e;
-    m.between_rows = 1;
     const char *slash = strrchr(path, '/');
     m.dir = slash ? dup_field(path, (size_t)(slash - path) + (slash == path)) : wn_xstrdup("");
 
-    struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-        free(buf);
-        free(m.dir);
-        return wn_err_set(e, WN_ERUNTIME, "%s: cannot start the CSV parser", path);
-    }
-    size_t pos = 0;
-    if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) pos = 3; /* UTF-8 BOM */
-    long lineno = 0;
-    /* fed one physical line at a time so that messages can name the line a row starts on */
-    while (pos < len && !m.failed) {
-        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
-        lineno++;
-        if (m.between_rows && !is_blank(buf + pos, n)) {
-            m.line = lineno;
-            m.between_rows = 0;
-        }
-        if (csv_parse(&p, buf + pos, n, on_field, on_row, &m) != n && !m.failed) {
-            m.failed = 1;
-            rc = wn_err_set(e, WN_EINPUT, "%s line %ld: CSV parse error (%s)", path, lineno,
-                            csv_strerror(csv_error(&p)));
-        }
-        pos += n;
-    }
-    if (!m.failed && csv_fini(&p, on_field, on_row, &m) != 0 && !m.failed) {
-        m.failed = 1;
-        rc = wn_err_set(e, WN_EINPUT, "%s line %ld: CSV parse error (%s: a quoted field is not closed)",
-                        path, m.line, csv_strerror(csv_error(&p)));
-    }
-    csv_free(&p);
+    wn_csv_feed feed = {path, on_field, on_row, &m, &m.line, &m.failed};
+    rc = wn_csv_feed_buffer(&feed, buf, len, e);
     free(buf);
-    if (m.failed && rc == WN_OK) rc = WN_EINPUT;
     if (rc == WN_OK && !m.header_done)
         rc = wn_err_set(e, WN_EINPUT, "%s: empty manifest (expected a header row with path and label columns)", path);
     if (rc == WN_OK && b->n == 0)

@@ -1,9 +1,9 @@
 /* image_chw.c - wn_image_decode_chw: an in-memory photo to the planar (C, H, W) input of a
- * network (decode with a DCT-scaling hint of w x h, resize the whole photo, planar copy). */
+ * network (decode with a DCT-scaling hint of w x h, resize the whole photo, planar copy);
+ * wn_image_load_chw reads a file and calls it. */
 #include <string.h>
 
 #include "wn_image.h"
-#include "wn_image_chw.h"
 
 int wn_image_decode_chw(const uint8_t *buf, size_t len, const char *name, int want_c, int w, int h,
                         uint8_t *chw /* (C, H, W) */, wn_err *e) {

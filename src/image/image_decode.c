@@ -57,26 +57,13 @@ int wn_image_load(const char *path, int want_c, int hint_w, int hint_h, wn_image
 }
 
 int wn_image_load_chw(const char *path, int want_c, int w, int h, uint8_t *chw, wn_err *e) {
-    if (w <= 0 || h <= 0 || w > WN_IMAGE_MAX_SIDE || h > WN_IMAGE_MAX_SIDE)
-        return wn_err_set(e, WN_EINPUT, "%s: cannot load to a size of %d x %d", path, w, h);
-    wn_image img;
-    int rc = wn_image_load(path, want_c, w, h, &img, e);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = wn_read_file(path, WN_IMAGE_MAX_FILE_BYTES, &buf, &len, e);
     if (rc) return rc;
-    if (img.w != w || img.h != h) {
-        wn_image sized;
-        wn_image_resize(&img, w, h, &sized);
-        wn_image_free(&img);
-        img = sized;
-    }
-    size_t plane = (size_t)w * (size_t)h;
-    const int c = img.c;
-    for (int k = 0; k < c; k++) {
-        const uint8_t *src = img.pix + k;
-        uint8_t *dst = chw + (size_t)k * plane;
-        for (size_t i = 0; i < plane; i++) dst[i] = src[i * (size_t)c];
-    }
-    wn_image_free(&img);
-    return WN_OK;
+    rc = wn_image_decode_chw(buf, len, path, want_c, w, h, chw, e);
+    free(buf);
+    return rc;
 }
 
 void wn_image_free(wn_image *img) {

@@ -2,13 +2,13 @@
  * formatting, strict parsing (unknown, missing, repeated and malformed keys are refused with the
  * file and the key), and storing/reading it in a wn_model. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_internal.h"
 #include "wn_calibration.h"
+#include "wn_text.h"
 
 void wn_calibration_init(wn_calibration *c, int k) {
     memset(c, 0, sizeof *c);
@@ -34,53 +34,41 @@ void wn_calibration_free(wn_calibration *c) {
 
 /* ---- formatting ------------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t cap, len;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->len < b->cap ? b->cap - b->len : 0;
-    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) b->len += (size_t)n;
+static void sb_floats(wn_text *b, const char *key, const float *v, int k) {
+    wn_text_printf(b, "%s =", key);
+    char num[32];
+    for (int j = 0; j < k; j++) wn_text_printf(b, "%s%s", j ? ", " : " ", wn_format_float(num, v[j]));
+    wn_text_printf(b, "\n");
 }
 
-static void sb_floats(sbuf *b, const char *key, const float *v, int k) {
-    sb_printf(b, "%s =", key);
-    for (int j = 0; j < k; j++) sb_printf(b, "%s%.9g", j ? ", " : " ", (double)v[j]);
-    sb_printf(b, "\n");
-}
-
-static void sb_doubles(sbuf *b, const char *key, const double *v, int k) {
-    sb_printf(b, "%s =", key);
-    for (int j = 0; j < k; j++) sb_printf(b, "%s%.17g", j ? ", " : " ", v[j]);
-    sb_printf(b, "\n");
+static void sb_doubles(wn_text *b, const char *key, const double *v, int k) {
+    wn_text_printf(b, "%s =", key);
+    char num[32];
+    for (int j = 0; j < k; j++) wn_text_printf(b, "%s%s", j ? ", " : " ", wn_format_num(num, v[j]));
+    wn_text_printf(b, "\n");
 }
 
 size_t wn_calibration_format(const wn_calibration *c, char *buf, size_t cap) {
-    sbuf b = {buf, cap, 0};
+    wn_text b = {buf, cap, 0};
+    char num[32];
     if (cap) buf[0] = '\0';
-    sb_printf(&b, "version = %d\n", WN_CALIBRATION_VERSION);
-    sb_printf(&b, "mode = %s\n", c->mode == WN_CALMODE_PERCLASS ? "per-class" : "pooled");
-    sb_printf(&b, "rule = %s\n", c->rule == WN_CALRULE_CERTIFIED ? "certified" : "point");
-    sb_printf(&b, "confidence = %.17g\n", c->confidence);
-    sb_printf(&b, "classes = %d\n", c->k);
+    wn_text_printf(&b, "version = %d\n", WN_CALIBRATION_VERSION);
+    wn_text_printf(&b, "mode = %s\n", c->mode == WN_CALMODE_PERCLASS ? "per-class" : "pooled");
+    wn_text_printf(&b, "rule = %s\n", c->rule == WN_CALRULE_CERTIFIED ? "certified" : "point");
+    wn_text_printf(&b, "confidence = %s\n", wn_format_num(num, c->confidence));
+    wn_text_printf(&b, "classes = %d\n", c->k);
     sb_floats(&b, "priors", c->priors, c->k);
     sb_floats(&b, "thresholds", c->threshold, c->k);
     sb_doubles(&b, "targets", c->target, c->k);
-    sb_printf(&b, "n_photos = %ld\n", c->n_photos);
-    sb_printf(&b, "n_defect = %ld\n", c->n_defect);
-    sb_printf(&b, "recall = %.17g\n", c->recall);
-    sb_printf(&b, "recall_lower = %.17g\n", c->recall_lower);
-    sb_printf(&b, "automation = %.17g\n", c->automation);
-    sb_printf(&b, "set_hash = %s\n", c->set_hash);
-    sb_printf(&b, "date = %s\n", c->date);
-    if (c->source) sb_printf(&b, "source = %s\n", c->source);
-    return b.len;
+    wn_text_printf(&b, "n_photos = %ld\n", c->n_photos);
+    wn_text_printf(&b, "n_defect = %ld\n", c->n_defect);
+    wn_text_printf(&b, "recall = %s\n", wn_format_num(num, c->recall));
+    wn_text_printf(&b, "recall_lower = %s\n", wn_format_num(num, c->recall_lower));
+    wn_text_printf(&b, "automation = %s\n", wn_format_num(num, c->automation));
+    wn_text_printf(&b, "set_hash = %s\n", c->set_hash);
+    wn_text_printf(&b, "date = %s\n", c->date);
+    if (c->source) wn_text_printf(&b, "source = %s\n", c->source);
+    return wn_text_finish(&b);
 }
 
 /* ---- parsing ---------------------------------------------------------------------------- */
