@@ -8,6 +8,13 @@ named after the garment), at a chosen imbalance. Writes 8-bit grey PNG files:
   OUT/val/<class>/*.png     drawn from the IDX training split, disjoint from train, same shares
   OUT/calib/<class>/*.png   (with --calib) held-out calibration set, same shares
   OUT/test/<class>/*.png    --test photos of every class from the IDX test split (balanced)
+  OUT/inspection/<class>/*.png  (with --inspection N) a day's photos as the camera sees them:
+                            N ok photos and the defects at the training shares, from the IDX
+                            test split, disjoint from test (what the demo classifies)
+
+With --long-tail RATIO every Fashion-MNIST class is written under its own name (no `ok`
+folder), class c (label order) with int(N * RATIO^(-c/9)) photos where N is --train (and --val,
+--calib), the long-tail protocol of ../shared/bench/torch_imbalance.py; --test stays balanced.
 
 Only the Python standard library is used (gzip, zlib, struct), so it runs on a fresh Debian.
 Example: 98% imbalance, T-shirt ok vs shirt defect, the paper-style protocol:
@@ -73,8 +80,18 @@ def main():
     ap.add_argument("--val", type=int, default=600, help="ok photos in val (0 = no val folder)")
     ap.add_argument("--calib", type=int, default=0, help="ok photos in calib (0 = no calib folder)")
     ap.add_argument("--test", type=int, default=1000, help="photos per class in test (0 = none)")
+    ap.add_argument("--inspection", type=int, default=0,
+                    help="ok photos in inspection, defects at --defect-share, from the IDX test "
+                         "split after test (0 = none)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--long-tail", type=float, default=0, metavar="RATIO",
+                    help="all 10 classes, class c with N*RATIO^(-c/9) photos (N = --train, --val, "
+                         "--calib); --ok-class, --defects and --defect-share are then unused")
     a = ap.parse_args()
+    if a.long_tail:
+        if a.long_tail < 1:
+            sys.exit("make_fashion_photos: --long-tail RATIO must be 1 or more")
+        return write_long_tail(a)
 
     ok = class_index(a.ok_class)
     defects = [class_index(s) for s in a.defects.split(",") if s.strip()]
@@ -131,9 +148,66 @@ def main():
                 with open(os.path.join(d, f"fm{i:05d}.png"), "wb") as f:
                     f.write(png_bytes(w, h, xte[i * size:(i + 1) * size]))
             written[("test", folder[c])] = len(ids)
+    if a.inspection > 0:
+        for c in folder:
+            want = a.inspection if c == ok else per_defect(a.inspection)
+            have = test_pool[c][max(a.test, 0):]
+            if want > len(have):
+                sys.exit(f"make_fashion_photos: inspection/{folder[c]} needs {want} photos, only "
+                         f"{len(have)} left in the IDX test split after --test")
+            d = os.path.join(a.out, "inspection", folder[c])
+            os.makedirs(d, exist_ok=True)
+            for i in have[:want]:
+                with open(os.path.join(d, f"fm{i:05d}.png"), "wb") as f:
+                    f.write(png_bytes(w, h, xte[i * size:(i + 1) * size]))
+            written[("inspection", folder[c])] = want
     for (split, cls), n in sorted(written.items()):
-        print(f"{split:6s} {cls:12s} {n:6d}")
+        print(f"{split:10s} {cls:12s} {n:6d}")
     print(f"photo set written to {a.out} (ok = {NAMES[ok]}, defects = {', '.join(NAMES[d] for d in defects)})")
+
+
+def write_long_tail(a):
+    """The long tail: every class under its own name, class c with N * RATIO^(-c/9) photos."""
+    (n_tr, h, w), xtr = read_idx(os.path.join(a.idx, "train-images-idx3-ubyte.gz"))
+    _, ytr = read_idx(os.path.join(a.idx, "train-labels-idx1-ubyte.gz"))
+    (n_te, _, _), xte = read_idx(os.path.join(a.idx, "t10k-images-idx3-ubyte.gz"))
+    _, yte = read_idx(os.path.join(a.idx, "t10k-labels-idx1-ubyte.gz"))
+    rng = random.Random(a.seed)
+    size = h * w
+
+    def pool(labels, n):
+        by = {c: [] for c in range(10)}
+        for i in range(n):
+            by[labels[i]].append(i)
+        for c in by:
+            rng.shuffle(by[c])
+        return by
+
+    train_pool, test_pool = pool(ytr, n_tr), pool(yte, n_te)
+    jobs = []
+    for split, n_head in (("train", a.train), ("val", a.val), ("calib", a.calib)):
+        if n_head <= 0:
+            continue
+        for c in range(10):
+            want = int(n_head * a.long_tail ** (-c / 9))
+            if want < 1:
+                continue
+            if want > len(train_pool[c]):
+                sys.exit(f"make_fashion_photos: {split}/{NAMES[c]} needs {want} photos, only "
+                         f"{len(train_pool[c])} left")
+            ids, train_pool[c] = train_pool[c][:want], train_pool[c][want:]
+            jobs.append((split, c, ids, xtr))
+    if a.test > 0:
+        for c in range(10):
+            jobs.append(("test", c, test_pool[c][:a.test], xte))
+    for split, c, ids, x in jobs:
+        d = os.path.join(a.out, split, NAMES[c])
+        os.makedirs(d, exist_ok=True)
+        for i in ids:
+            with open(os.path.join(d, f"fm{i:05d}.png"), "wb") as f:
+                f.write(png_bytes(w, h, x[i * size:(i + 1) * size]))
+        print(f"{split:6s} {NAMES[c]:12s} {len(ids):6d}")
+    print(f"long-tail photo set written to {a.out} (ratio {a.long_tail:g})")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,20 @@ typedef struct wn_backend_ops {
     void (*adam_update)(void *ctx, size_t count, float *w, const float *g, float *m, float *v,
                         float lr, float beta1, float beta2, float eps, float wd, int decoupled,
                         int t);
+
+    /* ---- focal loss (Lin et al. 2017) on the softmax: logits (N,K), labels (N) int32 (required),
+     * weight (N) or NULL, offset (K) or NULL, probs (N,K) or NULL, dlogits (N,K) or NULL.
+     * z_ij = logits_ij + (offset ? offset_j : 0); p = softmax(z); t = label_i;
+     * q_i = 1 - p_it, computed as the sum of p_ij over j != t (exact near p_it = 1);
+     * loss = sum_i weight_i * -(q_i^gamma) * log p_it  (weight NULL means weight_i = 1/N);
+     * dlogits_ij = weight_i * c_i * (p_ij - [j == t]) with
+     *   c_i = q_i^gamma - gamma * q_i^(gamma-1) * p_it * log p_it
+     *   (the second term is 0 when gamma = 0 or q_i = 0, so nothing is ever inf or NaN);
+     * gamma >= 0; gamma = 0 gives softmax_xent exactly. Each row in double, max-subtracted;
+     * the loss is accumulated in double and returned through *loss_out (host, may be NULL). */
+    void (*focal_xent)(void *ctx, int n, int k, const float *logits, const int32_t *labels,
+                       const float *weight, const float *offset, float gamma, float *probs,
+                       float *dlogits, double *loss_out);
 } wn_backend_ops;
 
 typedef struct wn_backend {

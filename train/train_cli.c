@@ -1,5 +1,6 @@
 /* train_cli.c - the command line of `weldnet train`: options, help with defaults, and the
  * mapping of option values onto training settings (command line > INI > defaults). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static void usage(FILE *f) {
         "required:\n"
         "  -c, --config FILE     network and [train] settings (see docs/NETWORK_INI.md)\n"
         "  -d, --data PATH       training photos: class folders or manifest CSV\n"
-        "  -o, --out FILE        best model (highest validation balanced accuracy by default)\n"
+        "  -o, --out FILE        best model (highest validation balanced accuracy by default;\n"
+        "                        not needed with --overfit-check)\n"
         "options (defaults in brackets; each overrides the INI's [train] key of the same name):\n"
         "      --val PATH        validation photos [stratified split of --data, see --val-split]\n"
         "      --epochs N        [15]            --batch N      [128]\n"
@@ -26,8 +28,22 @@ static void usage(FILE *f) {
         "      --weight-decay X  [0]             --schedule none|step|cosine [none]\n"
         "      --warmup EPOCHS   [0]             --seed N       [1]\n"
         "      --val-split F     [0.1]           --crop PIXELS  [0 = off]  --flip 0|1 [0]\n"
-        "      --select METRIC   balanced_accuracy|accuracy|loss [balanced_accuracy]\n"
+        "      --select METRIC   balanced_accuracy|accuracy|loss|last [balanced_accuracy]\n"
         "      --patience N      early stop after N epochs without improvement [0 = off]\n"
+        "imbalanced data (see docs/TRAINING.md):\n"
+        "      --loss NAME       ce|bayesian|weighted|logit-adjusted|focal [ce]\n"
+        "      --prior P         bayesian loss priors: batch|train [batch]\n"
+        "      --tau X           logit-adjusted: logits + tau*log(prior) [1]\n"
+        "      --focal-gamma X   focal loss exponent [2]\n"
+        "      --sampler NAME    shuffle|stratified|balanced|undersample|oversample [shuffle]\n"
+        "      --target-ratio X  under/oversample: largest/smallest class after [1]\n"
+        "      --overfit-check N train on N photos (every class present), report whether the\n"
+        "                        network fits them (exit 1 when not); writes nothing [off]\n"
+        "transfer and outputs:\n"
+        "      --init FILE       start from the layers of FILE.wnet that match by name and shape\n"
+        "      --freeze LAYER    do not update the layers up to and including LAYER [none]\n"
+        "      --plots 0|1       PNG plots: OUT.loss.png, OUT.accuracy.png, OUT.confusion.png [1]\n"
+        "other:\n"
         "      --set KEY=VALUE   any other [train] key (step_size, gamma, beta1, beta2, eps)\n"
         "      --threads N       CPU threads [0 = all cores]\n"
         "      --device D        auto|cpu|cuda [auto]\n"
@@ -51,13 +67,15 @@ static const struct {
               {"weight-decay", "weight_decay"}, {"schedule", "schedule"}, {"warmup", "warmup"},
               {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"},
               {"flip", "flip"},         {"select", "select"},     {"patience", "patience"},
-              {"threads", "threads"}};
+              {"threads", "threads"},   {"loss", "loss"},         {"prior", "prior"},
+              {"tau", "tau"},           {"focal-gamma", "focal_gamma"}, {"sampler", "sampler"},
+              {"target-ratio", "target_ratio"}, {"freeze", "freeze"}, {"plots", "plots"}};
 #define NMAPPED ((int)(sizeof MAPPED / sizeof MAPPED[0]))
 
 int wn_train_main(int argc, char **argv) {
     enum { O_VAL = 256, O_LOG, O_STATE, O_RESUME, O_STRICT, O_DEVICE, O_OK, O_CACHEDIR,
-           O_CACHEMEM, O_SET, O_MAPPED };
-    struct option lo[NMAPPED + 20];
+           O_CACHEMEM, O_SET, O_INIT, O_OVERFIT, O_MAPPED };
+    struct option lo[NMAPPED + 24];
     int n = 0;
     struct option fixed[] = {
         {"config", required_argument, 0, 'c'}, {"data", required_argument, 0, 'd'},
@@ -67,6 +85,7 @@ int wn_train_main(int argc, char **argv) {
         {"device", required_argument, 0, O_DEVICE}, {"ok-class", required_argument, 0, O_OK},
         {"cache-dir", required_argument, 0, O_CACHEDIR},
         {"cache-mem", required_argument, 0, O_CACHEMEM}, {"set", required_argument, 0, O_SET},
+        {"init", required_argument, 0, O_INIT}, {"overfit-check", required_argument, 0, O_OVERFIT},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'}};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) lo[n++] = fixed[i];
     for (int i = 0; i < NMAPPED; i++) lo[n++] = (struct option){MAPPED[i].opt, required_argument, 0, O_MAPPED + i};
@@ -102,6 +121,19 @@ int wn_train_main(int argc, char **argv) {
                 fprintf(stderr, "weldnet train: --cache-mem '%s': expected megabytes >= 0\n", optarg);
                 return WN_EINPUT;
             }
+            break;
+        }
+        case O_INIT: o.init = optarg; break;
+        case O_OVERFIT: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || errno || v < 1 || v > 1000000) {
+                fprintf(stderr, "weldnet train: --overfit-check '%s': expected a number of photos "
+                        "from 1 to 1000000\n", optarg);
+                return WN_EINPUT;
+            }
+            o.overfit_check = (int)v;
             break;
         }
         case O_DEVICE:
@@ -144,8 +176,12 @@ int wn_train_main(int argc, char **argv) {
         fprintf(stderr, "weldnet train: unexpected argument '%s' (see --help)\n", argv[optind]);
         return WN_EINPUT;
     }
-    if (!o.config || !o.data || !o.out) {
+    if (!o.config || !o.data || (!o.out && !o.overfit_check)) {
         fprintf(stderr, "weldnet train: --config, --data and --out are required (see --help)\n");
+        return WN_EINPUT;
+    }
+    if (o.overfit_check && o.resume) {
+        fprintf(stderr, "weldnet train: --overfit-check writes nothing, so it cannot --resume\n");
         return WN_EINPUT;
     }
     wn_err e = {0};

@@ -7,7 +7,7 @@
 
 #include "wn_train.h"
 
-enum { T_INT, T_DOUBLE, T_BOOL, T_ENUM, T_U64 };
+enum { T_INT, T_DOUBLE, T_BOOL, T_ENUM, T_U64, T_STR };
 
 typedef struct key_def {
     const char *key;
@@ -39,11 +39,22 @@ static const key_def KEYS[] = {
     {"crop", T_INT, OFF(crop), 0, 256, NULL, "random-crop padding in pixels (0 = off)"},
     {"flip", T_BOOL, OFF(flip), 0, 1, NULL, "random horizontal flip (0/1)"},
     {"threads", T_INT, OFF(threads), 0, 1024, NULL, "CPU threads (0 = all cores)"},
-    {"select", T_ENUM, OFF(select), 0, 0, "balanced_accuracy|accuracy|loss",
-     "validation metric that picks the best checkpoint"},
+    {"select", T_ENUM, OFF(select), 0, 0, "balanced_accuracy|accuracy|loss|last",
+     "validation metric that picks the best checkpoint (last: the latest epoch)"},
     {"patience", T_INT, OFF(patience), 0, 100000, NULL, "early stop after N epochs without improvement (0 = off)"},
+    {"loss", T_ENUM, OFF(loss), 0, 0, "ce|bayesian|weighted|logit-adjusted|focal", "training loss"},
+    {"prior", T_ENUM, OFF(prior), 0, 0, "batch|train", "priors of the bayesian loss"},
+    {"tau", T_DOUBLE, OFF(tau), 0, 10, NULL, "logit adjustment: logits + tau*log(prior)"},
+    {"focal_gamma", T_DOUBLE, OFF(focal_gamma), 0, 10, NULL, "focal loss exponent"},
+    {"sampler", T_ENUM, OFF(sampler), 0, 0, "shuffle|stratified|balanced|undersample|oversample",
+     "minibatch sampler"},
+    {"target_ratio", T_DOUBLE, OFF(target_ratio), 1, 1e9, NULL,
+     "undersample/oversample: largest/smallest class after"},
+    {"freeze", T_STR, OFF(freeze), 0, 0, NULL, "freeze layers up to and including this one"},
+    {"plots", T_BOOL, OFF(plots), 0, 1, NULL, "PNG plots of the log and confusion matrix (0/1)"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+_Static_assert(NKEYS <= WN_TRAIN_MAX_KEYS, "wn_train_cfg.src holds one entry per key");
 
 void wn_train_cfg_defaults(wn_train_cfg *c) {
     memset(c, 0, sizeof *c);
@@ -60,6 +71,13 @@ void wn_train_cfg_defaults(wn_train_cfg *c) {
     c->seed = 1;
     c->val_split = 0.1;
     c->select = WN_SELECT_BALANCED;
+    c->loss = WN_LOSS_CE;
+    c->prior = WN_PRIOR_BATCH;
+    c->tau = 1.0;
+    c->focal_gamma = 2.0;
+    c->sampler = WN_SAMPLER_SHUFFLE;
+    c->target_ratio = 1.0;
+    c->plots = 1;
 }
 
 static int enum_index(const char *choices, const char *v) {
@@ -97,7 +115,7 @@ int wn_train_cfg_set(wn_train_cfg *c, const char *key, const char *value, const 
     int k = 0;
     while (k < NKEYS && strcmp(KEYS[k].key, key)) k++;
     if (k == NKEYS) {
-        char known[600] = "";
+        char known[800] = "";
         for (int i = 0; i < NKEYS; i++) {
             strcat(known, i ? ", " : "");
             strcat(known, KEYS[i].key);
@@ -143,9 +161,27 @@ int wn_train_cfg_set(wn_train_cfg *c, const char *key, const char *value, const 
         *(int *)field = v;
         break;
     }
+    case T_STR: {
+        /* the only text key is freeze, a layer name: the INI's section-name characters */
+        size_t n = strlen(value);
+        static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+        if (n >= sizeof c->freeze || strspn(value, ok) != n)
+            return wn_err_set(e, WN_EINPUT,
+                              "%s: [train] %s = '%s': expected a layer name (letters, digits, '_' "
+                              "or '-', under %zu characters)",
+                              where, key, value, sizeof c->freeze);
+        memcpy(field, value, n + 1);
+        break;
+    }
     }
     c->src[k] = (unsigned char)src;
     return WN_OK;
+}
+
+int wn_train_cfg_source(const wn_train_cfg *c, const char *key) {
+    for (int k = 0; k < NKEYS; k++)
+        if (!strcmp(KEYS[k].key, key)) return c->src[k];
+    return WN_SRC_DEFAULT;
 }
 
 int wn_train_cfg_apply_ini(wn_train_cfg *c, const wn_netdef *def, wn_err *e) {
@@ -166,6 +202,7 @@ static void format_value(const wn_train_cfg *c, const key_def *d, char *buf, siz
     case T_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field); break;
     case T_DOUBLE: snprintf(buf, n, "%g", *(const double *)field); break;
     case T_ENUM: enum_name(d->choices, *(const int *)field, buf, n); break;
+    case T_STR: snprintf(buf, n, "%s", (const char *)field); break;
     }
 }
 

@@ -89,6 +89,7 @@ static const wn_backend_ops cpu_ops = {
     .softmax = wn_cpu_softmax,
     .sgd_update = wn_cpu_sgd_update,
     .adam_update = wn_cpu_adam_update,
+    .focal_xent = wn_cpu_focal_xent,
 };
 
 /* Cores this process may run on (its affinity mask, e.g. under Slurm or mpirun pinning), else

@@ -114,3 +114,11 @@ void wn_cpu64_softmax_xent(int n, int k, const double *logits, const int32_t *la
     double loss = k_softmax_xent_rows(0, n, n, k, logits, labels, weight, offset, probs, dlogits);
     if (loss_out) *loss_out = loss;
 }
+
+void wn_cpu64_focal_xent(int n, int k, const double *logits, const int32_t *labels,
+                         const double *weight, const double *offset, double gamma, double *probs,
+                         double *dlogits, double *loss_out) {
+    double loss =
+        k_focal_xent_rows(0, n, n, k, logits, labels, weight, offset, gamma, probs, dlogits);
+    if (loss_out) *loss_out = loss;
+}

@@ -52,5 +52,9 @@ void wn_cpu64_bn_backward(int n, int c, int hw, const double *x, const double *g
 void wn_cpu64_softmax_xent(int n, int k, const double *logits, const int32_t *labels,
                            const double *weight, const double *offset, double *probs,
                            double *dlogits, double *loss_out);
+/* the same shapes and NULL rules; gamma >= 0 (focal_xent in wn_backend.h) */
+void wn_cpu64_focal_xent(int n, int k, const double *logits, const int32_t *labels,
+                         const double *weight, const double *offset, double gamma, double *probs,
+                         double *dlogits, double *loss_out);
 
 #endif

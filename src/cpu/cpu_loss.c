@@ -1,5 +1,5 @@
-/* cpu_loss.c - softmax and softmax cross entropy on the CPU (cpu_k_loss.h); the rows are few,
- * so one thread does them and the loss is accumulated in double. */
+/* cpu_loss.c - softmax, softmax cross entropy and focal loss on the CPU (cpu_k_loss.h); the
+ * rows are few, so one thread does them and the loss is accumulated in double. */
 #include "cpu_k_loss.h"
 #include "cpu_ops.h"
 
@@ -15,4 +15,13 @@ void wn_cpu_softmax_xent(void *ctx, int n, int k, const float *logits, const int
 void wn_cpu_softmax(void *ctx, int n, int k, const float *logits, float *probs) {
     (void)ctx;
     k_softmax_xent_rows(0, n, n, k, logits, NULL, NULL, NULL, probs, NULL);
+}
+
+void wn_cpu_focal_xent(void *ctx, int n, int k, const float *logits, const int32_t *labels,
+                       const float *weight, const float *offset, float gamma, float *probs,
+                       float *dlogits, double *loss_out) {
+    (void)ctx;
+    double loss =
+        k_focal_xent_rows(0, n, n, k, logits, labels, weight, offset, gamma, probs, dlogits);
+    if (loss_out) *loss_out = loss;
 }

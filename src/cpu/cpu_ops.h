@@ -53,6 +53,9 @@ void wn_cpu_softmax_xent(void *ctx, int n, int k, const float *logits, const int
                          const float *weight, const float *offset, float *probs, float *dlogits,
                          double *loss_out);
 void wn_cpu_softmax(void *ctx, int n, int k, const float *logits, float *probs);
+void wn_cpu_focal_xent(void *ctx, int n, int k, const float *logits, const int32_t *labels,
+                       const float *weight, const float *offset, float gamma, float *probs,
+                       float *dlogits, double *loss_out);
 
 void wn_cpu_sgd_update(void *ctx, size_t count, float *w, const float *g, float *v, float lr,
                        float momentum, int nesterov, float wd);
