@@ -21,8 +21,16 @@ float wn_rng_normal(wn_rng *r);
 /* Fisher-Yates shuffle of an int array. */
 void wn_rng_shuffle(wn_rng *r, int *a, int n);
 
+/* Compiled by nvcc (gpu/), the hash below is also a device function, so the GPU draws exactly
+ * the CPU's dropout masks from one definition. */
+#ifdef __CUDACC__
+#define WN_HOST_DEVICE __host__ __device__
+#else
+#define WN_HOST_DEVICE
+#endif
+
 /* Stateless uniform in [0,1) from (seed, index): splitmix64 finaliser of seed ^ index. */
-static inline float wn_hash_uniform(uint64_t seed, uint64_t index) {
+static inline WN_HOST_DEVICE float wn_hash_uniform(uint64_t seed, uint64_t index) {
     uint64_t z = seed + 0x9E3779B97F4A7C15ull * (index + 1);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;

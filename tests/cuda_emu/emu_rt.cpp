@@ -1,0 +1,489 @@
+// emu_rt.cpp - a host emulation of the CUDA runtime, cuBLAS and cuDNN entry points that gpu/
+// calls (a verification tool, never part of weldnet), written from the libraries' documented
+// semantics, with their argument rules checked: the kernel launcher (a pool of worker threads
+// runs one block at a time), device memory (host memory filled with garbage, pointer sides
+// checked on every copy), cuBLAS SGEMM/SGEMV column-major through OpenBLAS (lda/ldb/ldc rules,
+// beta = 0 never reads C), cuDNN descriptors, convolution forward/backward-data/backward-filter
+// and bias (direct loops in double, descriptor shapes checked against each other, workspace size
+// checked against the algorithm's), FindEx/Get_v7 (three pretend algorithms: one needing 1 MiB of
+// workspace, one non-deterministic; FindEx scribbles on its output), AddTensor, pooling forward
+// (max ignores padding, average counts it). A mismatch prints "EMU ..." and fails the call.
+#include <barrier>
+#include <condition_variable>
+#include <cblas.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+#include <cmath>
+#include <cfloat>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "emu.h"
+
+namespace emu {
+thread_local dim3 tIdx, bIdx;
+dim3 bDim, gDim;
+static std::barrier<> *block_bar;
+static std::vector<std::barrier<> *> warp_bar;
+static unsigned char xbuf[1024][8];
+static std::mutex cas_mu;
+static long launches;
+
+// A pool of persistent workers runs the threads of one block at a time (blocks in order).
+struct pool {
+    std::mutex mu;
+    std::condition_variable cv_go, cv_done;
+    std::vector<std::thread> workers;
+    long generation = 0;
+    int active = 0, pending = 0;
+    dim3 block_idx;
+    const std::function<void()> *body = nullptr;
+    pool() {
+        for (int t = 0; t < 1024; t++)
+            workers.emplace_back([this, t] {
+                long seen = 0;
+                for (;;) {
+                    std::unique_lock<std::mutex> l(mu);
+                    cv_go.wait(l, [&] { return generation != seen; });
+                    seen = generation;
+                    if (t >= active) continue;
+                    dim3 bi = block_idx;
+                    const std::function<void()> *f = body;
+                    l.unlock();
+                    tIdx = dim3(t, 0, 0);
+                    bIdx = bi;
+                    (*f)();
+                    l.lock();
+                    if (--pending == 0) cv_done.notify_one();
+                }
+            });
+        for (auto &w : workers) w.detach();
+    }
+    void run_block(dim3 bi, int nt, const std::function<void()> &f) {
+        std::unique_lock<std::mutex> l(mu);
+        block_idx = bi;
+        body = &f;
+        active = nt;
+        pending = nt;
+        generation++;
+        cv_go.notify_all();
+        cv_done.wait(l, [&] { return pending == 0; });
+    }
+};
+static pool *the_pool;
+
+void launch(dim3 g, dim3 b, std::function<void()> body) {
+    launches++;
+    if (g.x == 0 || g.y == 0 || g.z == 0 || b.x == 0 || b.x > 1024 || g.y > 65535) {
+        fprintf(stderr, "EMU: invalid launch config grid %u,%u,%u block %u\n", g.x, g.y, g.z, b.x);
+        abort();
+    }
+    if (!the_pool) the_pool = new pool();
+    gDim = g;
+    bDim = b;
+    int nt = (int)b.x;
+    int nw = (nt + 31) / 32;
+    for (unsigned z = 0; z < g.z; z++)
+        for (unsigned y = 0; y < g.y; y++)
+            for (unsigned x = 0; x < g.x; x++) {
+                std::barrier<> bb(nt);
+                block_bar = &bb;
+                std::vector<std::barrier<> *> wb;
+                for (int w = 0; w < nw; w++) wb.push_back(new std::barrier<>(std::min(32, nt - 32 * w)));
+                warp_bar = wb;
+                the_pool->run_block(dim3(x, y, z), nt, body);
+                for (auto *p : wb) delete p;
+            }
+}
+
+void sync_block() { block_bar->arrive_and_wait(); }
+
+void warp_exchange(const void *in, void *out, int size, int src_lane) {
+    int t = (int)tIdx.x, w = t / 32;
+    memcpy(xbuf[t], in, size);
+    warp_bar[w]->arrive_and_wait();
+    memcpy(out, xbuf[w * 32 + src_lane], size);
+    warp_bar[w]->arrive_and_wait();
+}
+
+int atomic_cas(int *p, int cmp, int val) {
+    std::lock_guard<std::mutex> g(cas_mu);
+    int old = *p;
+    if (old == cmp) *p = val;
+    return old;
+}
+} // namespace emu
+
+// ------------------------------------------------------------------ runtime
+static std::set<void *> live;
+static std::mutex live_mu;
+static cudaError_t last = cudaSuccess;
+static size_t in_use;
+static const size_t EMU_TOTAL = (size_t)8 << 30;
+
+static bool is_dev(const void *p) {
+    std::lock_guard<std::mutex> g(live_mu);
+    auto it = live.upper_bound((void *)p);
+    if (it == live.begin()) return false;
+    --it;
+    return true; // (coarse) pointer at or after a live block
+}
+
+extern "C" {
+cudaError_t cudaGetDeviceCount(int *c) { *c = 1; return cudaSuccess; }
+cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int) {
+    memset(p, 0, sizeof *p);
+    strcpy(p->name, "EMU");
+    p->major = 9;
+    p->minor = 0;
+    p->multiProcessorCount = 2;
+    return cudaSuccess;
+}
+cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes *a, const void *) {
+    memset(a, 0, sizeof *a);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (cudaStream_t)0x5; return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaMalloc(void **p, size_t n) {
+    if (n > EMU_TOTAL) { last = cudaErrorMemoryAllocation; return last; }
+    *p = aligned_alloc(256, (n + 255) / 256 * 256);
+    memset(*p, 0xCD, (n + 255) / 256 * 256); // garbage, like fresh device memory
+    std::lock_guard<std::mutex> g(live_mu);
+    live.insert(*p);
+    in_use += n;
+    return cudaSuccess;
+}
+cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    std::lock_guard<std::mutex> g(live_mu);
+    if (!live.erase(p)) { fprintf(stderr, "EMU: cudaFree of unknown %p\n", p); abort(); }
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t n) { *p = malloc(n); return cudaSuccess; }
+cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k, cudaStream_t) {
+    if (!d || !s) { last = cudaErrorInvalidValue; return last; }
+    if ((k == cudaMemcpyHostToDevice && !is_dev(d)) || (k == cudaMemcpyDeviceToHost && !is_dev(s)) ||
+        (k == cudaMemcpyDeviceToDevice && (!is_dev(s) || !is_dev(d)))) {
+        fprintf(stderr, "EMU: cudaMemcpyAsync kind %d with a pointer of the wrong side\n", (int)k);
+        abort();
+    }
+    memmove(d, s, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) {
+    if (!is_dev(d)) { fprintf(stderr, "EMU: memset of a host pointer\n"); abort(); }
+    memset(d, v, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t *f, size_t *t) { *t = EMU_TOTAL; *f = EMU_TOTAL / 2; return cudaSuccess; }
+cudaError_t cudaGetLastError(void) { cudaError_t e = last; last = cudaSuccess; return e; }
+const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated error"; }
+const char *cudaGetErrorName(cudaError_t e) { static char b[32]; snprintf(b, 32, "cudaError%d", (int)e); return b; }
+cudaError_t cudaRuntimeGetVersion(int *v) { *v = 13000; return cudaSuccess; }
+cudaError_t cudaDriverGetVersion(int *v) { *v = 13000; return cudaSuccess; }
+}
+
+// ------------------------------------------------------------------ cuBLAS (column-major)
+extern "C" {
+cublasStatus_t cublasCreate_v2(cublasHandle_t *h) { *h = (cublasHandle_t)0x7; return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasDestroy_v2(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetStream_v2(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasGetVersion_v2(cublasHandle_t, int *v) { *v = 130000; return CUBLAS_STATUS_SUCCESS; }
+const char *cublasGetStatusString(cublasStatus_t) { return "emulated cuBLAS status"; }
+const char *cublasGetStatusName(cublasStatus_t) { return "CUBLAS_STATUS_?"; }
+cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                              int k, const float *alpha, const float *A, int lda, const float *B,
+                              int ldb, const float *beta, float *C, int ldc) {
+    if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : k) ||
+        ldb < std::max(1, tb == CUBLAS_OP_N ? k : n) || ldc < std::max(1, m)) {
+        fprintf(stderr, "EMU: cublasSgemm invalid: m %d n %d k %d lda %d ldb %d ldc %d\n", m, n, k, lda, ldb, ldc);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (!is_dev(A) || !is_dev(B) || !is_dev(C)) { fprintf(stderr, "EMU: gemm host pointer\n"); abort(); }
+    if (*beta == 0) // C not read
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) C[(size_t)j * ldc + i] = 0;
+    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
+                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb,
+                *beta == 0 ? 0.0f : *beta, C, ldc);
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemv_v2(cublasHandle_t, cublasOperation_t t, int m, int n, const float *alpha,
+                              const float *A, int lda, const float *x, int incx, const float *beta,
+                              float *y, int incy) {
+    if (m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return CUBLAS_STATUS_INVALID_VALUE;
+    int ylen = t == CUBLAS_OP_N ? m : n;
+    if (*beta == 0)
+        for (int i = 0; i < ylen; i++) y[(size_t)i * incy] = 0;
+    cblas_sgemv(CblasColMajor, t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, *alpha, A, lda, x,
+                incx, *beta == 0 ? 0.0f : *beta, y, incy);
+    return CUBLAS_STATUS_SUCCESS;
+}
+}
+
+// ------------------------------------------------------------------ cuDNN
+struct cudnnContext { int x; };
+struct cudnnTensorStruct { int n, c, h, w, set; };
+struct cudnnFilterStruct { int k, c, h, w, set; };
+struct cudnnConvolutionStruct { int ph, pw, sh, sw, dh, dw, set; cudnnMathType_t math; };
+struct cudnnPoolingStruct { cudnnPoolingMode_t mode; int kh, kw, ph, pw, sh, sw; };
+
+static thread_local char last_msg[256];
+#define BAD(...) do { snprintf(last_msg, sizeof last_msg, __VA_ARGS__); fprintf(stderr, "EMU cudnn: %s\n", last_msg); return CUDNN_STATUS_BAD_PARAM; } while (0)
+
+static size_t algo_ws(int algo) { return algo == 1 ? ((size_t)1 << 20) : 0; }
+
+static int out_dim(int in, int p, int k, int s) { return (in + 2 * p - k) / s + 1; }
+
+static cudnnStatus_t check_conv(const cudnnTensorStruct *x, const cudnnFilterStruct *w,
+                                const cudnnConvolutionStruct *cv, const cudnnTensorStruct *y) {
+    if (!x->set || !w->set || !cv->set || !y->set) BAD("descriptor not set");
+    if (x->c != w->c) BAD("x has %d channels, filter %d", x->c, w->c);
+    if (y->n != x->n || y->c != w->k || y->h != out_dim(x->h, cv->ph, w->h, cv->sh) ||
+        y->w != out_dim(x->w, cv->pw, w->w, cv->sw))
+        BAD("y %dx%dx%dx%d does not fit x %dx%dx%dx%d filter %dx%dx%dx%d", y->n, y->c, y->h, y->w,
+            x->n, x->c, x->h, x->w, w->k, w->c, w->h, w->w);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// value of x at (n, c, h, w) or 0 outside
+#define XAT(p, d, n_, c_, h_, w_) (p)[(((size_t)(n_) * (d)->c + (c_)) * (d)->h + (h_)) * (d)->w + (w_)]
+
+// perf results: algo 1 (1 MiB workspace) fastest, then 0, then 2 (non-deterministic)
+template <class P, class A> static cudnnStatus_t fill_perf(const cudnnConvolutionStruct *cv, int req, int *got, P *p, size_t ws) {
+    int order[3] = {1, 0, 2}, n = 0;
+    for (int i = 0; i < 3 && n < req; i++) {
+        p[n].algo = (A)order[i];
+        p[n].status = algo_ws(order[i]) <= ws ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_ALLOC_FAILED;
+        p[n].time = 1.0f + i;
+        p[n].memory = algo_ws(order[i]);
+        p[n].determinism = order[i] == 2 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC;
+        p[n].mathType = cv->math;
+        n++;
+    }
+    *got = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+extern "C" {
+const char *cudnnGetErrorString(cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS ? "ok" : "emulated cuDNN error"; }
+void cudnnGetLastErrorString(char *m, size_t n) { snprintf(m, n, "%s", last_msg); }
+size_t cudnnGetVersion(void) { return CUDNN_MAJOR * 10000 + 1400; }
+cudnnStatus_t cudnnCreate(cudnnHandle_t *h) { *h = new cudnnContext(); return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { delete h; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetStream(cudnnHandle_t, cudaStream_t) { return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { *d = new cudnnTensorStruct(); return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c, int h, int w) {
+    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || n < 1 || c < 1 || h < 1 || w < 1) BAD("tensor desc");
+    *d = {n, c, h, w, 1};
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { *d = new cudnnFilterStruct(); return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k, int c, int h, int w) {
+    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT) BAD("filter desc");
+    *d = {k, c, h, w, 1};
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) { *d = new cudnnConvolutionStruct(); return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw, int u, int v, int dh, int dw, cudnnConvolutionMode_t m, cudnnDataType_t t) {
+    if (m != CUDNN_CROSS_CORRELATION || t != CUDNN_DATA_FLOAT || u < 1 || v < 1 || dh != 1 || dw != 1) BAD("conv desc");
+    d->ph = ph; d->pw = pw; d->sh = u; d->sw = v; d->dh = dh; d->dw = dw; d->set = 1;
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m) { d->math = m; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w, int *n, int *c, int *h, int *ww) {
+    *n = x->n; *c = w->k; *h = out_dim(x->h, cv->ph, w->h, cv->sh); *ww = out_dim(x->w, cv->pw, w->w, cv->sw);
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t a, size_t *s) {
+    if (check_conv(x, w, cv, y)) return CUDNN_STATUS_BAD_PARAM;
+    if (a > 2) return CUDNN_STATUS_NOT_SUPPORTED;
+    *s = algo_ws(a); return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t, const cudnnFilterDescriptor_t w, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t dx, cudnnConvolutionBwdDataAlgo_t a, size_t *s) {
+    if (check_conv(dx, w, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    if (a > 2) return CUDNN_STATUS_NOT_SUPPORTED;
+    *s = algo_ws(a); return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnFilterDescriptor_t dw, cudnnConvolutionBwdFilterAlgo_t a, size_t *s) {
+    if (check_conv(x, dw, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    if (a > 2) return CUDNN_STATUS_NOT_SUPPORTED;
+    *s = algo_ws(a); return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t x, const void *xp, const cudnnFilterDescriptor_t w, const void *wp, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t y, void *yp, const int req, int *got, cudnnConvolutionFwdAlgoPerf_t *p, void *ws, size_t wss) {
+    if (check_conv(x, w, cv, y)) return CUDNN_STATUS_BAD_PARAM;
+    if (!is_dev(xp) || !is_dev(wp) || !is_dev(yp) || (wss && !is_dev(ws))) BAD("FindEx fwd pointers");
+    memset(yp, 0x7F, sizeof(float) * y->n * y->c * y->h * y->w); // scribble on the output
+    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, req, got, p, wss);
+}
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t, const cudnnFilterDescriptor_t w, const void *wp, const cudnnTensorDescriptor_t dy, const void *dyp, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t dx, void *dxp, const int req, int *got, cudnnConvolutionBwdDataAlgoPerf_t *p, void *ws, size_t wss) {
+    if (check_conv(dx, w, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    if (!is_dev(wp) || !is_dev(dyp) || !is_dev(dxp)) BAD("FindEx bwd data pointers");
+    memset(dxp, 0x7F, sizeof(float) * dx->n * dx->c * dx->h * dx->w);
+    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, req, got, p, wss);
+}
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t x, const void *xp, const cudnnTensorDescriptor_t dy, const void *dyp, const cudnnConvolutionDescriptor_t cv, const cudnnFilterDescriptor_t dw, void *dwp, const int req, int *got, cudnnConvolutionBwdFilterAlgoPerf_t *p, void *ws, size_t wss) {
+    if (check_conv(x, dw, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    if (!is_dev(xp) || !is_dev(dyp) || !is_dev(dwp)) BAD("FindEx bwd filter pointers");
+    memset(dwp, 0x7F, sizeof(float) * dw->k * dw->c * dw->h * dw->w);
+    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, req, got, p, wss);
+}
+cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t y, const int req, int *got, cudnnConvolutionFwdAlgoPerf_t *p) {
+    if (check_conv(x, w, cv, y)) return CUDNN_STATUS_BAD_PARAM;
+    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, req, got, p, SIZE_MAX);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const cudnnFilterDescriptor_t w, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t dx, const int req, int *got, cudnnConvolutionBwdDataAlgoPerf_t *p) {
+    if (check_conv(dx, w, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, req, got, p, SIZE_MAX);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnFilterDescriptor_t dw, const int req, int *got, cudnnConvolutionBwdFilterAlgoPerf_t *p) {
+    if (check_conv(x, dw, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
+    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, req, got, p, SIZE_MAX);
+}
+static cudnnStatus_t check_algo(const cudnnConvolutionStruct *cv, int algo, size_t wss, const void *ws) {
+    if (algo < 0 || algo > 2) BAD("algo %d", algo);
+    if (wss < algo_ws(algo)) BAD("workspace %zu < %zu for algo %d", wss, algo_ws(algo), algo);
+    if (algo_ws(algo) && !is_dev(ws)) BAD("workspace pointer");
+    if (ws && wss) memset(const_cast<void *>(ws), 0x55, wss);
+    (void)cv;
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const cudnnFilterDescriptor_t wd, const void *wv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionFwdAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnTensorDescriptor_t yd, void *yv) {
+    if (check_conv(xd, wd, cv, yd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    const float *x = (const float *)xv, *w = (const float *)wv;
+    float *y = (float *)yv, a = *(const float *)alpha, b = *(const float *)beta;
+    for (int n = 0; n < yd->n; n++)
+        for (int k = 0; k < yd->c; k++)
+            for (int oh = 0; oh < yd->h; oh++)
+                for (int ow = 0; ow < yd->w; ow++) {
+                    double s = 0;
+                    for (int c = 0; c < xd->c; c++)
+                        for (int i = 0; i < wd->h; i++)
+                            for (int j = 0; j < wd->w; j++) {
+                                int h = oh * cv->sh - cv->ph + i, ww = ow * cv->sw - cv->pw + j;
+                                if (h < 0 || h >= xd->h || ww < 0 || ww >= xd->w) continue;
+                                s += (double)XAT(x, xd, n, c, h, ww) * w[(((size_t)k * wd->c + c) * wd->h + i) * wd->w + j];
+                            }
+                    float &o = XAT(y, yd, n, k, oh, ow);
+                    o = (float)(a * s + (b == 0 ? 0.0 : b * o));
+                }
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void *alpha, const cudnnFilterDescriptor_t wd, const void *wv, const cudnnTensorDescriptor_t dyd, const void *dyv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnTensorDescriptor_t dxd, void *dxv) {
+    if (check_conv(dxd, wd, cv, dyd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    const float *w = (const float *)wv, *dy = (const float *)dyv;
+    float *dx = (float *)dxv, a = *(const float *)alpha, b = *(const float *)beta;
+    std::vector<double> acc((size_t)dxd->n * dxd->c * dxd->h * dxd->w, 0.0);
+    for (int n = 0; n < dyd->n; n++)
+        for (int k = 0; k < dyd->c; k++)
+            for (int oh = 0; oh < dyd->h; oh++)
+                for (int ow = 0; ow < dyd->w; ow++) {
+                    double g = XAT(dy, dyd, n, k, oh, ow);
+                    for (int c = 0; c < dxd->c; c++)
+                        for (int i = 0; i < wd->h; i++)
+                            for (int j = 0; j < wd->w; j++) {
+                                int h = oh * cv->sh - cv->ph + i, ww = ow * cv->sw - cv->pw + j;
+                                if (h < 0 || h >= dxd->h || ww < 0 || ww >= dxd->w) continue;
+                                acc[(((size_t)n * dxd->c + c) * dxd->h + h) * dxd->w + ww] += g * w[(((size_t)k * wd->c + c) * wd->h + i) * wd->w + j];
+                            }
+                }
+    for (size_t i = 0; i < acc.size(); i++) dx[i] = (float)(a * acc[i] + (b == 0 ? 0.0 : b * dx[i]));
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const cudnnTensorDescriptor_t dyd, const void *dyv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnFilterDescriptor_t dwd, void *dwv) {
+    if (check_conv(xd, dwd, cv, dyd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    const float *x = (const float *)xv, *dy = (const float *)dyv;
+    float *dw = (float *)dwv, a = *(const float *)alpha, b = *(const float *)beta;
+    std::vector<double> acc((size_t)dwd->k * dwd->c * dwd->h * dwd->w, 0.0);
+    for (int n = 0; n < dyd->n; n++)
+        for (int k = 0; k < dyd->c; k++)
+            for (int oh = 0; oh < dyd->h; oh++)
+                for (int ow = 0; ow < dyd->w; ow++) {
+                    double g = XAT(dy, dyd, n, k, oh, ow);
+                    for (int c = 0; c < xd->c; c++)
+                        for (int i = 0; i < dwd->h; i++)
+                            for (int j = 0; j < dwd->w; j++) {
+                                int h = oh * cv->sh - cv->ph + i, ww = ow * cv->sw - cv->pw + j;
+                                if (h < 0 || h >= xd->h || ww < 0 || ww >= xd->w) continue;
+                                acc[(((size_t)k * dwd->c + c) * dwd->h + i) * dwd->w + j] += g * XAT(x, xd, n, c, h, ww);
+                            }
+                }
+    for (size_t i = 0; i < acc.size(); i++) dw[i] = (float)(a * acc[i] + (b == 0 ? 0.0 : b * dw[i]));
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t dyd, const void *dyv, const void *beta, const cudnnTensorDescriptor_t dbd, void *dbv) {
+    if (dbd->n != 1 || dbd->c != dyd->c || dbd->h != 1 || dbd->w != 1) BAD("bias desc");
+    const float *dy = (const float *)dyv;
+    float *db = (float *)dbv, a = *(const float *)alpha, b = *(const float *)beta;
+    for (int k = 0; k < dyd->c; k++) {
+        double s = 0;
+        for (int n = 0; n < dyd->n; n++)
+            for (int h = 0; h < dyd->h; h++)
+                for (int w = 0; w < dyd->w; w++) s += XAT(dy, dyd, n, k, h, w);
+        db[k] = (float)(a * s + (b == 0 ? 0.0 : b * db[k]));
+    }
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnAddTensor(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t ad, const void *av, const void *beta, const cudnnTensorDescriptor_t cd, void *cvp) {
+    if ((ad->n != 1 && ad->n != cd->n) || (ad->c != 1 && ad->c != cd->c) || (ad->h != 1 && ad->h != cd->h) || (ad->w != 1 && ad->w != cd->w)) BAD("add tensor dims");
+    const float *A = (const float *)av;
+    float *C = (float *)cvp, a = *(const float *)alpha, b = *(const float *)beta;
+    for (int n = 0; n < cd->n; n++)
+        for (int c = 0; c < cd->c; c++)
+            for (int h = 0; h < cd->h; h++)
+                for (int w = 0; w < cd->w; w++) {
+                    float av2 = XAT(A, ad, ad->n == 1 ? 0 : n, ad->c == 1 ? 0 : c, ad->h == 1 ? 0 : h, ad->w == 1 ? 0 : w);
+                    float &o = XAT(C, cd, n, c, h, w);
+                    o = a * av2 + b * o;
+                }
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnCreatePoolingDescriptor(cudnnPoolingDescriptor_t *d) { *d = new cudnnPoolingStruct(); return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyPoolingDescriptor(cudnnPoolingDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetPooling2dDescriptor(cudnnPoolingDescriptor_t d, cudnnPoolingMode_t m, cudnnNanPropagation_t, int kh, int kw, int ph, int pw, int sh, int sw) {
+    if (ph >= kh || pw >= kw) return CUDNN_STATUS_BAD_PARAM; // like cuDNN: padding below the window
+    *d = {m, kh, kw, ph, pw, sh, sw};
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetPooling2dForwardOutputDim(const cudnnPoolingDescriptor_t p, const cudnnTensorDescriptor_t x, int *n, int *c, int *h, int *w) {
+    *n = x->n; *c = x->c; *h = out_dim(x->h, p->ph, p->kh, p->sh); *w = out_dim(x->w, p->pw, p->kw, p->sw);
+    return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnPoolingForward(cudnnHandle_t, const cudnnPoolingDescriptor_t p, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const void *beta, const cudnnTensorDescriptor_t yd, void *yv) {
+    if (yd->n != xd->n || yd->c != xd->c || yd->h != out_dim(xd->h, p->ph, p->kh, p->sh) || yd->w != out_dim(xd->w, p->pw, p->kw, p->sw)) BAD("pool dims");
+    const float *x = (const float *)xv;
+    float *y = (float *)yv, a = *(const float *)alpha, b = *(const float *)beta;
+    for (int n = 0; n < yd->n; n++)
+        for (int c = 0; c < yd->c; c++)
+            for (int oh = 0; oh < yd->h; oh++)
+                for (int ow = 0; ow < yd->w; ow++) {
+                    double m = -FLT_MAX, s = 0;
+                    for (int i = 0; i < p->kh; i++)
+                        for (int j = 0; j < p->kw; j++) {
+                            int h = oh * p->sh - p->ph + i, w = ow * p->sw - p->pw + j;
+                            if (h < 0 || h >= xd->h || w < 0 || w >= xd->w) continue;
+                            double v = XAT(x, xd, n, c, h, w);
+                            m = std::max(m, v);
+                            s += v;
+                        }
+                    double r = p->mode == CUDNN_POOLING_MAX ? m : s / (p->kh * p->kw);
+                    float &o = XAT(y, yd, n, c, oh, ow);
+                    o = (float)(a * r + (b == 0 ? 0.0 : b * o));
+                }
+    return CUDNN_STATUS_SUCCESS;
+}
+}

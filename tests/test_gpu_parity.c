@@ -1,0 +1,806 @@
+/* test_gpu_parity.c - every op of the backend table on the CUDA backend against the CPU backend
+ * (the reference) on fresh random inputs (never zeros), outputs poisoned with NaN before each op
+ * so that an element left unwritten fails. Each comparison passes when
+ *   |gpu - cpu| <= atol + rtol * |cpu|   for every element, with atol = a * rms(cpu),
+ * and prints one line (op, case, count, max error, where, tolerance) and the first mismatches
+ * with their (n, c, h, w) indices, so one run on a GPU machine tells everything.
+ *
+ * Covered: memory (zero-filled alloc, alloc(0), exhaustion gives NULL, round trips at odd
+ * offsets, copy, fill, axpy, add, sync, a failing upload returns a status), convolution forward
+ * and backward (odd sizes, strides, padding, 1x1, 7x7, 11x11, batch 1, with and without bias, NULL
+ * gradients), pooling (max with ties, average counting padding, global, windows without input
+ * cells), dense, ReLU and leaky ReLU (zeros, in place), dropout (bit-identical masks), batch norm
+ * (train, eval, backward, NULL gamma/beta/gradients, m = 1, a far-off mean), softmax cross
+ * entropy and focal loss (weights, offsets, large logits, NULL outputs), softmax, SGD and
+ * Adam/AdamW over several steps; a bad label aborts with a message (checked in a child process).
+ * Passes: strict fp32 (cuDNN FMA math, timed deterministic algorithms), then TF32 convolutions
+ * with non-deterministic algorithms allowed (PyTorch's default), heuristic algorithms, and the
+ * own pooling kernels, each with its tolerance.
+ * Without a GPU it exits 77 (skipped). Tolerances are the constants below. */
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "wn_backend.h"
+#include "wn_cuda.h"
+#include "wn_rng.h"
+#include "wn_test.h"
+
+/* Tolerances: a (times the rms of the reference) and rtol. */
+#define TOL_EXACT 1e-6, 1e-6   /* elementwise ops, optimizers, own pooling: the same expressions */
+#define TOL_STATS 1e-5, 1e-5   /* batch norm, softmax: double statistics, float outputs */
+#define TOL_GEMM 1e-4, 1e-4    /* cuBLAS / cuDNN fp32 against OpenBLAS: another summation order */
+#define TOL_TF32 6e-3, 6e-3    /* TF32 tensor cores (10-bit mantissa inputs) */
+
+static wn_backend CPU, GPU;
+static wn_rng R;
+static const char *PASS = "fp32";   /* the current pass, for messages */
+static double CONV_A = 1e-4, CONV_R = 1e-4;
+static double POOL_A = 1e-5, POOL_R = 1e-5; /* cuDNN's average pooling sums in its own order */
+static int verbose = 1;
+
+/* ---------------------------------------------------------------- buffers on both backends */
+
+typedef struct buf {
+    size_t n;
+    float *h;      /* host copy of what was uploaded (inputs) */
+    float *c, *g;  /* CPU and GPU memory */
+} buf;
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void put(wn_backend *b, void *dst, const void *src, size_t bytes) {
+    wn_err e = {0};
+    if (b->ops->upload(b->ctx, dst, src, bytes, &e) != WN_OK) {
+        fprintf(stderr, "upload to %s failed: %s\n", b->ops->name, e.msg);
+        exit(1);
+    }
+}
+
+static void get(wn_backend *b, void *dst, const void *src, size_t bytes) {
+    wn_err e = {0};
+    if (b->ops->download(b->ctx, dst, src, bytes, &e) != WN_OK) {
+        fprintf(stderr, "download from %s failed: %s\n", b->ops->name, e.msg);
+        exit(1);
+    }
+}
+
+static void *balloc(wn_backend *b, size_t bytes) {
+    void *p = b->ops->alloc(b->ctx, bytes ? bytes : 4);
+    if (!p) {
+        fprintf(stderr, "%s alloc of %zu bytes failed\n", b->ops->name, bytes);
+        exit(1);
+    }
+    return p;
+}
+
+static buf b_host(const float *h, size_t n) {
+    buf b = {n, xmalloc(n * sizeof(float)), balloc(&CPU, n * sizeof(float)),
+             balloc(&GPU, n * sizeof(float))};
+    memcpy(b.h, h, n * sizeof(float));
+    put(&CPU, b.c, b.h, n * sizeof(float));
+    put(&GPU, b.g, b.h, n * sizeof(float));
+    return b;
+}
+
+/* Uniform in [lo, hi), nonzero. */
+static buf b_rand(size_t n, float lo, float hi) {
+    float *h = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        float v = lo + (hi - lo) * wn_rng_uniform(&R);
+        h[i] = v != 0 ? v : 0.5f * (lo + hi) + 1e-3f;
+    }
+    buf b = b_host(h, n);
+    free(h);
+    return b;
+}
+
+/* Values from a few levels (lots of ties, exact zeros): levels k*step + lo, k < nlev. */
+static buf b_levels(size_t n, int nlev, float lo, float step) {
+    float *h = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) h[i] = lo + step * (float)wn_rng_below(&R, (uint32_t)nlev);
+    buf b = b_host(h, n);
+    free(h);
+    return b;
+}
+
+/* Output buffer: NaN on both sides, so an element neither backend writes shows. */
+static buf b_poison(size_t n) {
+    float *h = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) h[i] = NAN;
+    buf b = b_host(h, n);
+    free(h);
+    return b;
+}
+
+static void b_free(buf *b) {
+    free(b->h);
+    CPU.ops->free(CPU.ctx, b->c);
+    GPU.ops->free(GPU.ctx, b->g);
+    memset(b, 0, sizeof *b);
+}
+
+/* Frees every buffer of the list: FREE_BUFS(&a, &b, ...). */
+static void b_free_list(buf *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++) b_free(list[i]);
+}
+#define FREE_BUFS(...)                                                                     \
+    b_free_list((buf *const[]){__VA_ARGS__}, sizeof((buf *const[]){__VA_ARGS__}) / sizeof(buf *))
+
+/* ---------------------------------------------------------------- comparison */
+
+/* Index i of a (d0, d1, d2, d3) array as text. */
+static void index_text(char *s, size_t len, size_t i, const int *dims) {
+    if (!dims) {
+        snprintf(s, len, "[%zu]", i);
+        return;
+    }
+    size_t d3 = (size_t)dims[3], d2 = (size_t)dims[2], d1 = (size_t)dims[1];
+    snprintf(s, len, "[%zu,%zu,%zu,%zu]", i / (d1 * d2 * d3), i / (d2 * d3) % d1, i / d3 % d2,
+             i % d3);
+}
+
+/* Downloads b from both backends and compares GPU against CPU; dims (4) or NULL for flat. */
+static void compare(const char *op, const char *what, const buf *b, const int *dims, double a,
+                    double rtol) {
+    float *c = xmalloc(b->n * sizeof(float)), *g = xmalloc(b->n * sizeof(float));
+    get(&CPU, c, b->c, b->n * sizeof(float));
+    get(&GPU, g, b->g, b->n * sizeof(float));
+    double ss = 0;
+    size_t finite = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (isfinite(c[i])) ss += (double)c[i] * c[i], finite++;
+    const double rms = finite ? sqrt(ss / finite) : 0, atol = a * (rms > 0 ? rms : 1);
+    size_t bad = 0, worst = 0, exact = 0;
+    double err = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        double d = fabs((double)g[i] - (double)c[i]);
+        int ok = isfinite(c[i]) && isfinite(g[i]) && d <= atol + rtol * fabs((double)c[i]);
+        if (!memcmp(&c[i], &g[i], sizeof(float))) exact++;
+        if (isnan(d)) d = INFINITY; /* a NaN on either side is the worst error */
+        if (d > err) err = d, worst = i;
+        if (!ok) {
+            if (bad < 5) {
+                char ix[96];
+                index_text(ix, sizeof ix, i, dims);
+                fprintf(stderr, "  MISMATCH %s %s [%s] %s: gpu %.9g cpu %.9g (|d| %.3g > %.3g)\n",
+                        op, what, PASS, ix, (double)g[i], (double)c[i], d,
+                        atol + rtol * fabs((double)c[i]));
+            }
+            bad++;
+        }
+    }
+    char ix[96];
+    index_text(ix, sizeof ix, worst, dims);
+    if (verbose || bad)
+        printf("%-5s %-26s %-34s n=%-9zu max|d| %.3g at %s (atol %.2g rtol %.1g) bit-equal "
+               "%.1f%%%s\n",
+               PASS, op, what, b->n, err, ix, atol, rtol, b->n ? 100.0 * exact / b->n : 100.0,
+               bad ? "  FAIL" : "");
+    CHECK_MSG(bad == 0, "%s %s [%s]: %zu of %zu elements outside tolerance", op, what, PASS, bad,
+              b->n);
+    free(c);
+    free(g);
+}
+
+/* Exact equality (dropout masks). */
+static void compare_exact(const char *op, const char *what, const buf *b) {
+    float *c = xmalloc(b->n * sizeof(float)), *g = xmalloc(b->n * sizeof(float));
+    get(&CPU, c, b->c, b->n * sizeof(float));
+    get(&GPU, g, b->g, b->n * sizeof(float));
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (memcmp(&c[i], &g[i], sizeof(float))) {
+            if (!bad) first = i;
+            bad++;
+        }
+    printf("%-5s %-26s %-34s n=%-9zu %s", PASS, op, what, b->n, bad ? "DIFFERENT" : "bit-identical");
+    if (bad) printf(" (%zu differ; first at %zu: gpu %.9g cpu %.9g)", bad, first, g[first], c[first]);
+    printf("\n");
+    CHECK_MSG(bad == 0, "%s %s: %zu of %zu differ", op, what, bad, b->n);
+    free(c);
+    free(g);
+}
+
+/* ---------------------------------------------------------------- memory ops */
+
+static void test_memory(void) {
+    const wn_backend_ops *o = GPU.ops;
+    size_t sizes[] = {1, 3, 4096, (1u << 20) + 5};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        for (int rep = 0; rep < 2; rep++) {
+            unsigned char *p = o->alloc(GPU.ctx, sizes[k]);
+            CHECK(p != NULL);
+            unsigned char *h = xmalloc(sizes[k]);
+            memset(h, 0x5A, sizes[k]);
+            get(&GPU, h, p, sizes[k]);
+            size_t nz = 0;
+            for (size_t i = 0; i < sizes[k]; i++) nz += h[i] != 0;
+            CHECK_MSG(nz == 0, "alloc(%zu): %zu bytes not zero", sizes[k], nz);
+            memset(h, 0xAB, sizes[k]); /* dirty it so the next round may see reused memory */
+            put(&GPU, p, h, sizes[k]);
+            o->free(GPU.ctx, p);
+            free(h);
+        }
+    }
+    void *z = o->alloc(GPU.ctx, 0);
+    CHECK_MSG(z != NULL, "alloc(0) gives a valid pointer, like the CPU backend");
+    o->free(GPU.ctx, z);
+    o->free(GPU.ctx, NULL);
+    CHECK_MSG(o->alloc(GPU.ctx, (size_t)1 << 60) == NULL, "alloc of 2^60 bytes returns NULL");
+    /* round trips at odd offsets, copy, fill, axpy, add */
+    const size_t n = 100003;
+    buf a = b_rand(n, -2, 2), bb = b_rand(n, -2, 2), y = b_poison(n);
+    float *h = xmalloc(n * sizeof(float));
+    get(&GPU, h + 3, a.g + 5, (n - 8) * sizeof(float));
+    CHECK_MSG(!memcmp(h + 3, a.h + 5, (n - 8) * sizeof(float)), "download at an offset");
+    o->copy(GPU.ctx, y.g + 1, a.g + 2, (n - 3) * sizeof(float));
+    CPU.ops->copy(CPU.ctx, y.c + 1, a.c + 2, (n - 3) * sizeof(float));
+    o->copy(GPU.ctx, y.g, a.g, sizeof(float));
+    CPU.ops->copy(CPU.ctx, y.c, a.c, sizeof(float));
+    o->copy(GPU.ctx, y.g + n - 2, a.g, 2 * sizeof(float));
+    CPU.ops->copy(CPU.ctx, y.c + n - 2, a.c, 2 * sizeof(float));
+    compare("copy", "offsets", &y, NULL, 0, 0);
+    size_t fills[] = {1, 7, n};
+    for (int k = 0; k < 3; k++) {
+        o->fill(GPU.ctx, y.g, fills[k], -1.25f);
+        CPU.ops->fill(CPU.ctx, y.c, fills[k], -1.25f);
+        compare("fill", fills[k] == n ? "whole" : "prefix", &y, NULL, 0, 0);
+    }
+    o->axpy(GPU.ctx, n, 0.37f, a.g, bb.g);
+    CPU.ops->axpy(CPU.ctx, n, 0.37f, a.c, bb.c);
+    compare("axpy", "y += 0.37 x", &bb, NULL, TOL_EXACT);
+    o->add(GPU.ctx, n, a.g, bb.g, y.g);
+    CPU.ops->add(CPU.ctx, n, a.c, bb.c, y.c);
+    compare("add", "y = a + b", &y, NULL, TOL_EXACT);
+    o->add(GPU.ctx, n - 1, y.g, a.g, y.g);
+    CPU.ops->add(CPU.ctx, n - 1, y.c, a.c, y.c);
+    compare("add", "in place, n-1", &y, NULL, TOL_EXACT);
+    o->sync(GPU.ctx);
+    free(h);
+    FREE_BUFS(&a, &bb, &y);
+}
+
+/* A failing upload returns a status with a message (run last: the context may be unusable). */
+static void test_bad_upload(void) {
+    float h[4] = {1, 2, 3, 4};
+    wn_err e = {0};
+    int rc = GPU.ops->upload(GPU.ctx, NULL, h, sizeof h, &e);
+    printf("upload to NULL: rc %d, \"%s\"\n", rc, e.msg);
+    CHECK(rc == WN_ERUNTIME);
+    CHECK(strstr(e.msg, "upload") != NULL);
+}
+
+/* ---------------------------------------------------------------- convolution */
+
+/* s: n c h w oc kh kw sh sw ph pw */
+static void conv_case(const int s[11]) {
+    wn_conv_desc d = {.n = s[0], .c = s[1], .h = s[2], .w = s[3], .oc = s[4], .kh = s[5],
+                      .kw = s[6], .sh = s[7], .sw = s[8], .ph = s[9], .pw = s[10]};
+    d.oh = (d.h + 2 * d.ph - d.kh) / d.sh + 1;
+    d.ow = (d.w + 2 * d.pw - d.kw) / d.sw + 1;
+    char tag[96];
+    snprintf(tag, sizeof tag, "%dx%dx%dx%d k%dx%d s%dx%d p%dx%d oc%d", d.n, d.c, d.h, d.w, d.kh,
+             d.kw, d.sh, d.sw, d.ph, d.pw, d.oc);
+    const size_t nx = (size_t)d.n * d.c * d.h * d.w, nw = (size_t)d.oc * d.c * d.kh * d.kw,
+                 ny = (size_t)d.n * d.oc * d.oh * d.ow;
+    const int xd[4] = {d.n, d.c, d.h, d.w}, wd[4] = {d.oc, d.c, d.kh, d.kw},
+              yd[4] = {d.n, d.oc, d.oh, d.ow}, bd[4] = {1, 1, 1, d.oc};
+    buf x = b_rand(nx, -1, 1), w = b_rand(nw, -0.5f, 0.5f), b = b_rand((size_t)d.oc, -1, 1);
+    for (int bias = 0; bias < 2; bias++) {
+        buf y = b_poison(ny);
+        CPU.ops->conv_forward(CPU.ctx, &d, x.c, w.c, bias ? b.c : NULL, y.c);
+        GPU.ops->conv_forward(GPU.ctx, &d, x.g, w.g, bias ? b.g : NULL, y.g);
+        compare(bias ? "conv_forward (bias)" : "conv_forward", tag, &y, yd, CONV_A, CONV_R);
+        b_free(&y);
+    }
+    buf dy = b_rand(ny, -1, 1);
+    buf dx = b_poison(nx), dw = b_poison(nw), db = b_poison((size_t)d.oc);
+    CPU.ops->conv_backward(CPU.ctx, &d, x.c, w.c, dy.c, dx.c, dw.c, db.c);
+    GPU.ops->conv_backward(GPU.ctx, &d, x.g, w.g, dy.g, dx.g, dw.g, db.g);
+    compare("conv_backward dx", tag, &dx, xd, CONV_A, CONV_R);
+    compare("conv_backward dw", tag, &dw, wd, CONV_A, CONV_R);
+    compare("conv_backward db", tag, &db, bd, TOL_GEMM);
+    /* NULL gradients: only dw; only dx (the untouched ones keep their poison on both sides) */
+    buf dw2 = b_poison(nw), dx2 = b_poison(nx);
+    CPU.ops->conv_backward(CPU.ctx, &d, x.c, w.c, dy.c, NULL, dw2.c, NULL);
+    GPU.ops->conv_backward(GPU.ctx, &d, x.g, w.g, dy.g, NULL, dw2.g, NULL);
+    compare("conv_backward dw only", tag, &dw2, wd, CONV_A, CONV_R);
+    CPU.ops->conv_backward(CPU.ctx, &d, x.c, w.c, dy.c, dx2.c, NULL, NULL);
+    GPU.ops->conv_backward(GPU.ctx, &d, x.g, w.g, dy.g, dx2.g, NULL, NULL);
+    compare("conv_backward dx only", tag, &dx2, xd, CONV_A, CONV_R);
+    FREE_BUFS(&dw2, &dx2, &x, &w, &b, &dy, &dx, &dw, &db);
+}
+
+static void test_conv(int full) {
+    static const int cases[][11] = {
+        /* n  c   h   w  oc kh kw sh sw ph pw */
+        {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1},      /* batch 1, odd sizes, "same" */
+        {2, 4, 13, 11, 6, 1, 1, 1, 1, 0, 0},    /* 1x1 */
+        {4, 8, 9, 9, 16, 1, 1, 2, 2, 0, 0},     /* 1x1 stride 2 (ResNet downsample) */
+        {3, 3, 31, 29, 8, 7, 7, 2, 2, 3, 3},    /* 7x7/2 pad 3 (ResNet stem) */
+        {2, 5, 10, 10, 7, 3, 3, 2, 2, 1, 1},    /* 3x3/2 */
+        {2, 3, 9, 8, 4, 3, 5, 2, 1, 0, 2},      /* rectangular kernel, mixed stride/pad */
+        {2, 3, 35, 35, 8, 11, 11, 4, 4, 2, 2},  /* 11x11/4 (AlexNet conv1) */
+        {5, 2, 5, 5, 3, 5, 5, 1, 1, 2, 2},      /* kernel as large as the input */
+        {1, 1, 1, 1, 3, 1, 1, 1, 1, 0, 0},      /* 1x1x1x1 */
+        {8, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1},  /* enough work for tensor-core algorithms */
+        {16, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1}, /* Fashion-MNIST sized */
+    };
+    int n = (int)(sizeof cases / sizeof *cases);
+    for (int i = 0; i < n; i++)
+        if (full || i % 3 == 0 || i == n - 2) conv_case(cases[i]);
+}
+
+/* ---------------------------------------------------------------- pooling */
+
+/* s: mode n c h w kh kw sh sw ph pw; ties: input from 3 levels incl. 0 */
+static void pool_case(const int s[11], int ties) {
+    wn_pool_desc d = {.mode = s[0], .n = s[1], .c = s[2], .h = s[3], .w = s[4], .kh = s[5],
+                      .kw = s[6], .sh = s[7], .sw = s[8], .ph = s[9], .pw = s[10]};
+    d.oh = (d.h + 2 * d.ph - d.kh) / d.sh + 1;
+    d.ow = (d.w + 2 * d.pw - d.kw) / d.sw + 1;
+    char tag[112];
+    snprintf(tag, sizeof tag, "%s %dx%dx%dx%d k%dx%d s%dx%d p%dx%d%s",
+             d.mode == WN_POOL_MAX ? "max" : "avg", d.n, d.c, d.h, d.w, d.kh, d.kw, d.sh, d.sw,
+             d.ph, d.pw, ties ? " ties" : "");
+    const size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.c * d.oh * d.ow;
+    const int xd[4] = {d.n, d.c, d.h, d.w}, yd[4] = {d.n, d.c, d.oh, d.ow};
+    buf x = ties ? b_levels(nx, 3, 0, 0.5f) : b_rand(nx, -1, 1);
+    buf y = b_poison(ny), dy = b_rand(ny, -1, 1), dx = b_poison(nx);
+    CPU.ops->pool_forward(CPU.ctx, &d, x.c, y.c);
+    GPU.ops->pool_forward(GPU.ctx, &d, x.g, y.g);
+    compare("pool_forward", tag, &y, yd, POOL_A, POOL_R);
+    CPU.ops->pool_backward(CPU.ctx, &d, x.c, y.c, dy.c, dx.c);
+    GPU.ops->pool_backward(GPU.ctx, &d, x.g, y.g, dy.g, dx.g);
+    compare("pool_backward", tag, &dx, xd, TOL_EXACT);
+    FREE_BUFS(&x, &y, &dy, &dx);
+}
+
+static void test_pool(void) {
+    enum { M = WN_POOL_MAX, A = WN_POOL_AVG };
+    static const int cases[][11] = {
+        /* mode n c h w kh kw sh sw ph pw */
+        {M, 2, 3, 8, 8, 2, 2, 2, 2, 0, 0},      /* 2x2/2 */
+        {M, 3, 2, 9, 7, 2, 2, 2, 2, 0, 0},      /* 2x2/2 odd sizes: last row/col unused */
+        {M, 2, 4, 15, 15, 3, 3, 2, 2, 1, 1},    /* 3x3/2 pad 1 (ResNet) */
+        {M, 1, 3, 27, 27, 3, 3, 2, 2, 0, 0},    /* 3x3/2 (AlexNet), batch 1 */
+        {M, 2, 2, 7, 10, 2, 3, 1, 2, 1, 1},     /* rectangular, overlapping */
+        {M, 2, 2, 5, 6, 2, 2, 1, 1, 2, 2},      /* pad = window: windows without input cells */
+        {A, 2, 3, 8, 8, 2, 2, 2, 2, 0, 0},      /* avg 2x2/2 */
+        {A, 2, 3, 9, 11, 3, 3, 1, 1, 1, 1},     /* avg 3x3/1 pad 1: padding counts */
+        {A, 2, 5, 7, 7, 7, 7, 7, 7, 0, 0},      /* global average (gap) 7x7 */
+        {A, 3, 4, 13, 17, 13, 17, 13, 17, 0, 0}, /* global average, odd */
+        {A, 1, 2, 6, 5, 3, 2, 2, 2, 1, 1},      /* avg rectangular with padding */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        pool_case(cases[i], 0);
+        if (cases[i][0] == M) pool_case(cases[i], 1);
+    }
+}
+
+/* ---------------------------------------------------------------- dense */
+
+static void dense_case(int n, int in, int out) {
+    char tag[64];
+    snprintf(tag, sizeof tag, "n%d in%d out%d", n, in, out);
+    buf x = b_rand((size_t)n * in, -1, 1), w = b_rand((size_t)out * in, -0.5f, 0.5f);
+    buf b = b_rand((size_t)out, -1, 1), dy = b_rand((size_t)n * out, -1, 1);
+    const int yd[4] = {1, 1, n, out}, xd[4] = {1, 1, n, in}, wd[4] = {1, 1, out, in};
+    for (int bias = 0; bias < 2; bias++) {
+        buf y = b_poison((size_t)n * out);
+        CPU.ops->dense_forward(CPU.ctx, n, in, out, x.c, w.c, bias ? b.c : NULL, y.c);
+        GPU.ops->dense_forward(GPU.ctx, n, in, out, x.g, w.g, bias ? b.g : NULL, y.g);
+        compare(bias ? "dense_forward (bias)" : "dense_forward", tag, &y, yd, TOL_GEMM);
+        b_free(&y);
+    }
+    buf dx = b_poison((size_t)n * in), dw = b_poison((size_t)out * in), db = b_poison((size_t)out);
+    CPU.ops->dense_backward(CPU.ctx, n, in, out, x.c, w.c, dy.c, dx.c, dw.c, db.c);
+    GPU.ops->dense_backward(GPU.ctx, n, in, out, x.g, w.g, dy.g, dx.g, dw.g, db.g);
+    compare("dense_backward dx", tag, &dx, xd, TOL_GEMM);
+    compare("dense_backward dw", tag, &dw, wd, TOL_GEMM);
+    compare("dense_backward db", tag, &db, NULL, TOL_GEMM);
+    buf dw2 = b_poison((size_t)out * in);
+    CPU.ops->dense_backward(CPU.ctx, n, in, out, x.c, w.c, dy.c, NULL, dw2.c, NULL);
+    GPU.ops->dense_backward(GPU.ctx, n, in, out, x.g, w.g, dy.g, NULL, dw2.g, NULL);
+    compare("dense_backward dw only", tag, &dw2, wd, TOL_GEMM);
+    FREE_BUFS(&dw2, &x, &w, &b, &dy, &dx, &dw, &db);
+}
+
+static void test_dense(void) {
+    dense_case(1, 5, 3);
+    dense_case(7, 33, 17);
+    dense_case(3, 1, 1);
+    dense_case(64, 512, 10);
+    dense_case(128, 1152, 256);
+    dense_case(256, 9216, 64);
+}
+
+/* ---------------------------------------------------------------- activations, dropout */
+
+static void test_act(void) {
+    const size_t n = 300007;
+    for (int kind = 0; kind < 2; kind++) {
+        const char *name = kind == WN_ACT_RELU ? "relu" : "leaky 0.1";
+        float alpha = kind == WN_ACT_RELU ? 0 : 0.1f;
+        buf x = b_levels(n, 9, -1, 0.25f); /* includes exact zeros: the kink */
+        buf y = b_poison(n), dy = b_rand(n, -1, 1), dx = b_poison(n);
+        CPU.ops->act_forward(CPU.ctx, kind, alpha, n, x.c, y.c);
+        GPU.ops->act_forward(GPU.ctx, kind, alpha, n, x.g, y.g);
+        compare("act_forward", name, &y, NULL, TOL_EXACT);
+        CPU.ops->act_backward(CPU.ctx, kind, alpha, n, x.c, dy.c, dx.c);
+        GPU.ops->act_backward(GPU.ctx, kind, alpha, n, x.g, dy.g, dx.g);
+        compare("act_backward", name, &dx, NULL, TOL_EXACT);
+        CPU.ops->act_forward(CPU.ctx, kind, alpha, n, x.c, x.c);
+        GPU.ops->act_forward(GPU.ctx, kind, alpha, n, x.g, x.g);
+        compare("act_forward in place", name, &x, NULL, TOL_EXACT);
+        FREE_BUFS(&x, &y, &dy, &dx);
+    }
+}
+
+static void test_dropout(void) {
+    const size_t n = 1000003;
+    const float rates[] = {0.0f, 0.1f, 0.5f, 0.9f, 1.0f};
+    for (int r = 0; r < 5; r++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "rate %.1f", rates[r]);
+        uint64_t seed = 0x1234567890ABCDEFull * (uint64_t)(r + 1);
+        buf x = b_rand(n, -1, 1), y = b_poison(n), m = b_poison(n), dy = b_rand(n, -1, 1),
+            dx = b_poison(n), y2 = b_poison(n);
+        CPU.ops->dropout_forward(CPU.ctx, n, rates[r], seed, x.c, y.c, m.c);
+        GPU.ops->dropout_forward(GPU.ctx, n, rates[r], seed, x.g, y.g, m.g);
+        compare_exact("dropout_forward mask", tag, &m);
+        compare_exact("dropout_forward y", tag, &y);
+        CPU.ops->dropout_forward(CPU.ctx, n, rates[r], seed, x.c, y2.c, NULL);
+        GPU.ops->dropout_forward(GPU.ctx, n, rates[r], seed, x.g, y2.g, NULL);
+        compare_exact("dropout_forward y, no mask", tag, &y2);
+        CPU.ops->dropout_backward(CPU.ctx, n, m.c, dy.c, dx.c);
+        GPU.ops->dropout_backward(GPU.ctx, n, m.g, dy.g, dx.g);
+        compare_exact("dropout_backward", tag, &dx);
+        FREE_BUFS(&x, &y, &m, &dy, &dx, &y2);
+    }
+}
+
+/* ---------------------------------------------------------------- batch normalisation */
+
+static void bn_case(int n, int c, int hw, float offset, int affine) {
+    char tag[80];
+    snprintf(tag, sizeof tag, "n%d c%d hw%d mean~%g%s", n, c, hw, offset, affine ? "" : " no affine");
+    const size_t nx = (size_t)n * c * hw;
+    const int xd[4] = {n, c, 1, hw};
+    buf x = b_rand(nx, offset - 1.5f, offset + 2.5f);
+    buf gamma = b_rand((size_t)c, 0.5f, 1.5f), beta = b_rand((size_t)c, -1, 1);
+    buf rm = b_rand((size_t)c, -1, 1), rv = b_rand((size_t)c, 0.5f, 2);
+    buf y = b_poison(nx), sm = b_poison((size_t)c), si = b_poison((size_t)c);
+    const float *gc = affine ? gamma.c : NULL, *gg = affine ? gamma.g : NULL;
+    const float *bc = affine ? beta.c : NULL, *bg = affine ? beta.g : NULL;
+    CPU.ops->bn_forward_train(CPU.ctx, n, c, hw, x.c, gc, bc, 0.1f, 1e-5f, rm.c, rv.c, sm.c, si.c, y.c);
+    GPU.ops->bn_forward_train(GPU.ctx, n, c, hw, x.g, gg, bg, 0.1f, 1e-5f, rm.g, rv.g, sm.g, si.g, y.g);
+    compare("bn_forward_train y", tag, &y, xd, TOL_STATS);
+    compare("bn_forward_train save_mean", tag, &sm, NULL, TOL_STATS);
+    compare("bn_forward_train save_invstd", tag, &si, NULL, TOL_STATS);
+    compare("bn_forward_train run_mean", tag, &rm, NULL, TOL_STATS);
+    compare("bn_forward_train run_var", tag, &rv, NULL, TOL_STATS);
+    buf ye = b_poison(nx);
+    CPU.ops->bn_forward_eval(CPU.ctx, n, c, hw, x.c, gc, bc, rm.c, rv.c, 1e-5f, ye.c);
+    GPU.ops->bn_forward_eval(GPU.ctx, n, c, hw, x.g, gg, bg, rm.g, rv.g, 1e-5f, ye.g);
+    compare("bn_forward_eval", tag, &ye, xd, TOL_STATS);
+    buf dy = b_rand(nx, -1, 1), dx = b_poison(nx), dg = b_poison((size_t)c), dbt = b_poison((size_t)c);
+    CPU.ops->bn_backward(CPU.ctx, n, c, hw, x.c, gc, sm.c, si.c, dy.c, dx.c, dg.c, dbt.c);
+    GPU.ops->bn_backward(GPU.ctx, n, c, hw, x.g, gg, sm.g, si.g, dy.g, dx.g, dg.g, dbt.g);
+    compare("bn_backward dx", tag, &dx, xd, TOL_STATS);
+    compare("bn_backward dgamma", tag, &dg, NULL, TOL_STATS);
+    compare("bn_backward dbeta", tag, &dbt, NULL, TOL_STATS);
+    buf dx2 = b_poison(nx), dg2 = b_poison((size_t)c);
+    CPU.ops->bn_backward(CPU.ctx, n, c, hw, x.c, gc, sm.c, si.c, dy.c, dx2.c, NULL, NULL);
+    GPU.ops->bn_backward(GPU.ctx, n, c, hw, x.g, gg, sm.g, si.g, dy.g, dx2.g, NULL, NULL);
+    compare("bn_backward dx only", tag, &dx2, xd, TOL_STATS);
+    CPU.ops->bn_backward(CPU.ctx, n, c, hw, x.c, gc, sm.c, si.c, dy.c, NULL, dg2.c, NULL);
+    GPU.ops->bn_backward(GPU.ctx, n, c, hw, x.g, gg, sm.g, si.g, dy.g, NULL, dg2.g, NULL);
+    compare("bn_backward dgamma only", tag, &dg2, NULL, TOL_STATS);
+    FREE_BUFS(&x, &gamma, &beta, &rm, &rv, &y, &sm, &si, &ye, &dy, &dx, &dg, &dbt, &dx2, &dg2);
+}
+
+static void test_bn(void) {
+    bn_case(1, 3, 1, 0, 1);        /* one value per channel: variance 0, unbiased = biased */
+    bn_case(2, 5, 7, 0, 1);
+    bn_case(3, 7, 1, 0.5f, 0);     /* hw 1, no gamma/beta */
+    bn_case(4, 16, 49, 0, 1);
+    bn_case(2, 3, 5000, 100, 1);   /* mean far from zero */
+    bn_case(8, 64, 3136, 0.3f, 1); /* many chunks per channel */
+}
+
+/* ---------------------------------------------------------------- losses */
+
+typedef struct ibuf {
+    int32_t *c, *g;
+} ibuf;
+
+static ibuf labels_for(int n, int k) {
+    int32_t *h = xmalloc((size_t)n * sizeof(int32_t));
+    for (int i = 0; i < n; i++) h[i] = (int32_t)wn_rng_below(&R, (uint32_t)k);
+    ibuf l = {balloc(&CPU, (size_t)n * 4), balloc(&GPU, (size_t)n * 4)};
+    put(&CPU, l.c, h, (size_t)n * 4);
+    put(&GPU, l.g, h, (size_t)n * 4);
+    free(h);
+    return l;
+}
+
+static void ibuf_free(ibuf *l) {
+    CPU.ops->free(CPU.ctx, l->c);
+    GPU.ops->free(GPU.ctx, l->g);
+}
+
+static void check_loss(const char *op, const char *tag, double lc, double lg) {
+    double d = fabs(lc - lg), tol = 1e-9 * fabs(lc) + 1e-12;
+    printf("%-5s %-26s %-34s loss cpu %.12g gpu %.12g |d| %.3g%s\n", PASS, op, tag, lc, lg, d,
+           d <= tol ? "" : "  FAIL");
+    CHECK_MSG(d <= tol, "%s %s: loss %.12g vs %.12g", op, tag, lg, lc);
+}
+
+/* focal: gamma >= 0, else softmax cross entropy */
+static void loss_case(int n, int k, float scale, int weighted, int offset, float gamma) {
+    char tag[96];
+    snprintf(tag, sizeof tag, "n%d k%d |z|<%g%s%s", n, k, scale, weighted ? " weights" : "",
+             offset ? " offsets" : "");
+    if (gamma >= 0) snprintf(tag + strlen(tag), sizeof tag - strlen(tag), " gamma %g", gamma);
+    const char *op = gamma >= 0 ? "focal_xent" : "softmax_xent";
+    const int pd[4] = {1, 1, n, k};
+    buf z = b_rand((size_t)n * k, -scale, scale), w = b_rand((size_t)n, 0.1f, 2);
+    buf off = b_rand((size_t)k, -2, 2);
+    ibuf l = labels_for(n, k);
+    buf p = b_poison((size_t)n * k), g = b_poison((size_t)n * k);
+    double lc = NAN, lg = NAN;
+    const float *wc = weighted ? w.c : NULL, *wg = weighted ? w.g : NULL;
+    const float *oc = offset ? off.c : NULL, *og = offset ? off.g : NULL;
+    if (gamma >= 0) {
+        CPU.ops->focal_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, gamma, p.c, g.c, &lc);
+        GPU.ops->focal_xent(GPU.ctx, n, k, z.g, l.g, wg, og, gamma, p.g, g.g, &lg);
+    } else {
+        CPU.ops->softmax_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, p.c, g.c, &lc);
+        GPU.ops->softmax_xent(GPU.ctx, n, k, z.g, l.g, wg, og, p.g, g.g, &lg);
+    }
+    check_loss(op, tag, lc, lg);
+    char t2[128];
+    snprintf(t2, sizeof t2, "%s probs", tag);
+    compare(op, t2, &p, pd, TOL_STATS);
+    snprintf(t2, sizeof t2, "%s dlogits", tag);
+    compare(op, t2, &g, pd, TOL_STATS);
+    /* NULL outputs: loss only, then dlogits without probs and without the loss */
+    double lc2 = NAN, lg2 = NAN;
+    buf g2 = b_poison((size_t)n * k);
+    if (gamma >= 0) {
+        CPU.ops->focal_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, gamma, NULL, NULL, &lc2);
+        GPU.ops->focal_xent(GPU.ctx, n, k, z.g, l.g, wg, og, gamma, NULL, NULL, &lg2);
+        CPU.ops->focal_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, gamma, NULL, g2.c, NULL);
+        GPU.ops->focal_xent(GPU.ctx, n, k, z.g, l.g, wg, og, gamma, NULL, g2.g, NULL);
+    } else {
+        CPU.ops->softmax_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, NULL, NULL, &lc2);
+        GPU.ops->softmax_xent(GPU.ctx, n, k, z.g, l.g, wg, og, NULL, NULL, &lg2);
+        CPU.ops->softmax_xent(CPU.ctx, n, k, z.c, l.c, wc, oc, NULL, g2.c, NULL);
+        GPU.ops->softmax_xent(GPU.ctx, n, k, z.g, l.g, wg, og, NULL, g2.g, NULL);
+    }
+    snprintf(t2, sizeof t2, "%s loss only", tag);
+    check_loss(op, t2, lc2, lg2);
+    snprintf(t2, sizeof t2, "%s dlogits only", tag);
+    compare(op, t2, &g2, pd, TOL_STATS);
+    FREE_BUFS(&g2, &z, &w, &off, &p, &g);
+    ibuf_free(&l);
+}
+
+static void test_losses(void) {
+    const int shapes[][2] = {{1, 1}, {3, 2}, {7, 10}, {64, 1000}, {256, 3}, {33, 37}};
+    for (int s = 0; s < 6; s++) {
+        int n = shapes[s][0], k = shapes[s][1];
+        loss_case(n, k, 3, 0, 0, -1);
+        loss_case(n, k, 3, 1, 1, -1);
+        loss_case(n, k, 3, s & 1, !(s & 1), 2.0f);
+    }
+    loss_case(16, 5, 80, 1, 0, -1);    /* large logits: no overflow */
+    loss_case(16, 5, 80, 0, 1, 2.0f);
+    loss_case(40, 4, 4, 1, 1, 0.0f);   /* gamma 0 = cross entropy */
+    loss_case(40, 4, 4, 0, 0, 0.5f);
+    loss_case(40, 4, 4, 1, 0, 5.0f);
+    const int n = 50, k = 9, pd[4] = {1, 1, n, k};
+    buf z = b_rand((size_t)n * k, -5, 5), p = b_poison((size_t)n * k);
+    CPU.ops->softmax(CPU.ctx, n, k, z.c, p.c);
+    GPU.ops->softmax(GPU.ctx, n, k, z.g, p.g);
+    compare("softmax", "n50 k9", &p, pd, TOL_STATS);
+    b_free(&z);
+    b_free(&p);
+}
+
+/* ---------------------------------------------------------------- optimizers */
+
+static void test_optim(void) {
+    const size_t sizes[] = {1, 1000, (1u << 20) + 3};
+    for (int s = 0; s < 3; s++) {
+        size_t n = sizes[s];
+        for (int variant = 0; variant < 4; variant++) { /* SGD: plain, momentum, nesterov+wd, v NULL */
+            char tag[64];
+            static const char *names[] = {"momentum 0", "momentum 0.9", "nesterov wd 1e-4",
+                                          "no buffer"};
+            snprintf(tag, sizeof tag, "n%zu %s", n, names[variant]);
+            float mu = variant == 0 || variant == 3 ? 0 : 0.9f, wd = variant == 2 ? 1e-4f : 0;
+            buf w = b_rand(n, -1, 1), v = b_rand(n, -0.1f, 0.1f);
+            for (int step = 0; step < 3; step++) {
+                buf g = b_rand(n, -1, 1);
+                CPU.ops->sgd_update(CPU.ctx, n, w.c, g.c, variant == 3 ? NULL : v.c, 0.05f, mu,
+                                    variant == 2, wd);
+                GPU.ops->sgd_update(GPU.ctx, n, w.g, g.g, variant == 3 ? NULL : v.g, 0.05f, mu,
+                                    variant == 2, wd);
+                b_free(&g);
+            }
+            compare("sgd_update w (3 steps)", tag, &w, NULL, TOL_EXACT);
+            compare("sgd_update v (3 steps)", tag, &v, NULL, TOL_EXACT);
+            b_free(&w);
+            b_free(&v);
+        }
+        for (int decoupled = 0; decoupled < 2; decoupled++) {
+            char tag[64];
+            snprintf(tag, sizeof tag, "n%zu %s wd 0.01", n, decoupled ? "AdamW" : "Adam");
+            buf w = b_rand(n, -1, 1), m = b_rand(n, -0.1f, 0.1f), v = b_rand(n, 0.001f, 0.01f);
+            for (int t = 1; t <= 3; t++) {
+                buf g = b_rand(n, -1, 1);
+                CPU.ops->adam_update(CPU.ctx, n, w.c, g.c, m.c, v.c, 1e-3f, 0.9f, 0.999f, 1e-8f,
+                                     0.01f, decoupled, t);
+                GPU.ops->adam_update(GPU.ctx, n, w.g, g.g, m.g, v.g, 1e-3f, 0.9f, 0.999f, 1e-8f,
+                                     0.01f, decoupled, t);
+                b_free(&g);
+            }
+            compare("adam_update w (3 steps)", tag, &w, NULL, TOL_EXACT);
+            compare("adam_update m (3 steps)", tag, &m, NULL, TOL_EXACT);
+            compare("adam_update v (3 steps)", tag, &v, NULL, TOL_EXACT);
+            FREE_BUFS(&w, &m, &v);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- a bad label, in a child */
+
+/* Child mode: a label outside [0, K) must abort with a message naming it. */
+static int child_bad_label(void) {
+    wn_err e = {0};
+    if (wn_cuda_backend_create(&GPU, &e) != WN_OK) return 77;
+    float z[6] = {1, 2, 3, 4, 5, 6};
+    int32_t lab[2] = {1, 7};
+    float *zg = balloc(&GPU, sizeof z);
+    int32_t *lg = balloc(&GPU, sizeof lab);
+    put(&GPU, zg, z, sizeof z);
+    put(&GPU, lg, lab, sizeof lab);
+    double loss = 0;
+    GPU.ops->softmax_xent(GPU.ctx, 2, 3, zg, lg, NULL, NULL, NULL, NULL, &loss);
+    printf("softmax_xent returned %g: it should have aborted\n", loss);
+    return 0;
+}
+
+static void test_bad_label(void) {
+    char cmd[4200], exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    CHECK(len > 0);
+    if (len <= 0) return;
+    exe[len] = 0;
+    snprintf(cmd, sizeof cmd, "'%s' --child-bad-label 2>&1", exe);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p) return;
+    char out[8192];
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = 0;
+    int st = pclose(p);
+    int died = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0; /* sh reports the signal */
+    int aborted = died || (st != -1 && WIFSIGNALED(st));
+    printf("bad label child: status %d, output: %s", st, out);
+    CHECK_MSG(aborted, "a label outside [0, K) must stop the program");
+    CHECK_MSG(strstr(out, "label 7 in row 1, outside [0, 3)") != NULL,
+              "the message names the label, the row and K");
+}
+
+/* ---------------------------------------------------------------- table coverage */
+
+/* Entries of wn_backend_ops this test exercises (all of them when it was written). */
+enum { KNOWN_ENTRIES = 28 };
+
+static void test_coverage(void) {
+    int entries = (int)((sizeof(wn_backend_ops) - sizeof(const char *)) / sizeof(void (*)(void)));
+    CHECK_MSG(entries == KNOWN_ENTRIES,
+              "wn_backend_ops has %d entries and this test exercises %d: give the new op a parity "
+              "test here", entries, KNOWN_ENTRIES);
+}
+
+/* ---------------------------------------------------------------- passes */
+
+static int make_gpu(int tf32, int find, int pool_cudnn, int deterministic, wn_err *e) {
+    wn_cuda_opts o;
+    wn_cuda_opts_default(&o);
+    o.tf32 = tf32;
+    o.deterministic = deterministic;
+    o.find = find;
+    o.pool_cudnn = pool_cudnn;
+    o.verbose = getenv("WN_TEST_VERBOSE") != NULL;
+    return wn_cuda_backend_create_opts(&o, &GPU, e);
+}
+
+static void report_device(void) {
+    wn_cuda_stats s;
+    wn_err e = {0};
+    if (wn_cuda_stats_get(&GPU, &s, &e) != WN_OK) return;
+    printf("GPU %s sm_%d%d, %d SMs, %.1f GiB; cuDNN %d, cuBLAS %d, runtime %d, driver %d\n",
+           s.device_name, s.cc_major, s.cc_minor, s.sm_count, s.device_total / 1073741824.0,
+           s.cudnn_version, s.cublas_version, s.runtime_version, s.driver_version);
+}
+
+static void report_memory(void) {
+    wn_cuda_stats s;
+    wn_err e = {0};
+    if (wn_cuda_stats_get(&GPU, &s, &e) != WN_OK) return;
+    printf("[%s] backend memory: %zu bytes in use (workspace %zu), peak %zu, %d conv algorithms "
+           "cached\n", PASS, s.bytes_in_use, s.workspace_bytes, s.peak_bytes, s.conv_algos);
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive an abort or a time limit */
+    if (argc > 1 && !strcmp(argv[1], "--child-bad-label")) return child_bad_label();
+    wn_err e = {0};
+    if (make_gpu(0, 1, 1, 1, &e) != WN_OK) {
+        printf("skipped: %s\n", e.msg);
+        return 77;
+    }
+    if (wn_cpu_backend_create(2, &CPU, &e) != WN_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    wn_rng_seed(&R, 20261201, 7);
+    report_device();
+    test_coverage();
+
+    PASS = "fp32"; /* strict fp32: FMA convolutions, timed algorithms, cuDNN pooling */
+    test_memory();
+    test_conv(1);
+    test_pool();
+    test_dense();
+    test_act();
+    test_dropout();
+    test_bn();
+    test_losses();
+    test_optim();
+    report_memory();
+    wn_backend_free(&GPU);
+
+    PASS = "tf32"; /* PyTorch's default for convolutions, non-deterministic algorithms allowed */
+    CONV_A = 6e-3;
+    CONV_R = 6e-3;
+    CHECK(make_gpu(1, 1, 1, 0, &e) == WN_OK);
+    test_conv(1);
+    report_memory();
+    wn_backend_free(&GPU);
+
+    PASS = "heur"; /* cuDNN's heuristic instead of timing, strict fp32 */
+    CONV_A = 1e-4;
+    CONV_R = 1e-4;
+    CHECK(make_gpu(0, 0, 1, 1, &e) == WN_OK);
+    test_conv(0);
+    wn_backend_free(&GPU);
+
+    PASS = "own"; /* the own pooling kernels: the CPU's bits */
+    POOL_A = POOL_R = 1e-6;
+    CHECK(make_gpu(0, 1, 0, 1, &e) == WN_OK);
+    test_pool();
+    test_bad_upload();
+    wn_backend_free(&GPU);
+
+    test_bad_label();
+    wn_backend_free(&CPU);
+    return wn_test_done();
+}
