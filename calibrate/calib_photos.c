@@ -93,7 +93,7 @@ int wn_calib_set_from_photos(const wn_calib_opts *o, const wn_model *m, const ch
         s->labels = wn_xmalloc(sizeof *s->labels * (size_t)cache.n);
         for (int i = 0; i < cache.n; i++) s->labels[i] = cache.labels[i];
         s->priors = wn_xmalloc(sizeof *s->priors * (size_t)k);
-        wn_model_priors(m, s->priors);
+        s->output_priors = wn_model_output_priors(m, s->priors);
         s->has_priors = 1;
         s->source = wn_xstrdup(o->data);
         char **paths = wn_xmalloc(sizeof *paths * (size_t)cache.n); /* (N) not owned */

@@ -15,7 +15,12 @@ static void pct(FILE *f, double v) {
 
 void wn_calib_print_moving(FILE *f, const wn_calib_set *s, const wn_calib_result *r) {
     int k = r->k, both = s->has_priors;
-    if (both)
+    if (both && s->output_priors)
+        fprintf(f, "threshold-moving: probabilities divided by the priors the model's outputs "
+                   "assume (from its training loss and sampler: the training shares for ce, "
+                   "uniform for the bayesian loss) and renormalised; accuracy of the argmax "
+                   "class\n");
+    else if (both)
         fprintf(f, "threshold-moving: probabilities divided by the training priors and "
                    "renormalised; accuracy of the argmax class\n");
     else

@@ -62,9 +62,12 @@ typedef struct wn_calib_set {
     long n;          /* photos */
     float *probs;    /* (N, K) probabilities as the model or the scores file gave them */
     int *labels;     /* (N) in [0, K) */
-    float *priors;   /* (K) training priors to divide out (uniform when has_priors = 0) */
+    float *priors;   /* (K) priors to divide out (uniform when has_priors = 0): the model's
+                        output priors (wn_model_output_priors) or --priors */
     int has_priors;  /* 0: the probabilities are used as given, not divided nor renormalised
                         (scores without --priors) */
+    int output_priors; /* 1: priors are the output_priors of the model's training metadata
+                          (its loss and sampler), 0: the training shares or --priors */
     char *source;    /* the photo folder, manifest or scores file */
     char set_hash[17]; /* wn_calib_hash_paths of the photos' paths */
     long n_bad;      /* photos listed but unreadable (left out) */

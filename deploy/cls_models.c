@@ -48,18 +48,8 @@ static int file_hash(const char *path, unsigned long *hash, wn_err *e) {
 int wn_cls_model_shares(const wn_model *m, const char *path, double *shares, wn_err *e) {
     int k = m->n_classes;
     float *pr = wn_xcalloc((size_t)k, sizeof(float)); /* (K) */
-    if (wn_model_is_calibrated(m)) {
-        wn_calibration cal;
-        int rc = wn_model_get_calibration(m, path, &cal, e);
-        if (rc) {
-            free(pr);
-            return rc;
-        }
-        memcpy(pr, cal.priors, (size_t)k * sizeof(float));
-        wn_calibration_free(&cal);
-    } else {
-        wn_model_priors(m, pr);
-    }
+    (void)path, (void)e;
+    wn_model_priors(m, pr); /* the shares of the training photos, whatever the loss divided out */
     double sum = 0;
     for (int j = 0; j < k; j++) sum += pr[j];
     for (int j = 0; j < k; j++) shares[j] = sum > 0 ? pr[j] / sum : 1.0 / k;
@@ -104,7 +94,7 @@ static int take_decision_rule(wn_cls_model *m, double threshold, wn_err *e) {
                           "%s: not calibrated: run weldnet calibrate on it first, or give "
                           "--threshold T (a pooled defect-score threshold for uncalibrated models)",
                           m->path);
-    wn_model_priors(&m->m, m->priors);
+    wn_model_output_priors(&m->m, m->priors);
     m->thr[0] = (float)threshold;
     for (int j = 1; j < k; j++) m->thr[j] = INFINITY;
     return WN_OK;

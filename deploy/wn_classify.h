@@ -351,8 +351,9 @@ int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, doubl
                        int device, int infer_threads, int batch, int quiet, wn_err *e);
 /* The file name without folders and without ".wnet" (malloc'ed): a model's label. */
 char *wn_cls_model_stem(const char *path);
-/* The training shares a model's decisions divide out (its calibration's priors, or the training
- * class counts of an uncalibrated model) into shares (K), summing to 1. */
+/* The shares of the model's training photos (its training class counts) into shares (K),
+ * summing to 1: what the prior-shift estimate is compared with. (The priors its decisions
+ * divide out can differ: uniform for a model trained with the bayesian loss.) */
 int wn_cls_model_shares(const wn_model *m, const char *path, double *shares, wn_err *e);
 /* The report layout of these models. */
 void wn_cls_models_layout(const wn_cls_models *ms, wn_cls_layout *L);

@@ -62,5 +62,10 @@ int wn_model_get_calibration(const wn_model *m, const char *path, wn_calibration
 /* Priors from the model's training class counts: counts / total (K) into priors; uniform when
  * the counts are all zero. */
 void wn_model_priors(const wn_model *m, float *priors /* (K) */);
+/* The class shares the model's softmax outputs assume, which threshold-moving divides out: the
+ * metadata's output_priors (written by weldnet train from its loss and sampler: uniform for the
+ * bayesian loss, the training shares for ce) when present and valid, returning 1; else the
+ * training priors of wn_model_priors, returning 0 (models trained before that key existed). */
+int wn_model_output_priors(const wn_model *m, float *priors /* (K) */);
 
 #endif

@@ -50,6 +50,10 @@ check "grep -q \"differ by more than 1.5x: 'ok' 79.79% vs 33.33%\" <<<\"\$out\""
 check "grep -q 'val recall: ok [0-9.]*% bag [0-9.]*% sandal [0-9.]*% | macro F1 0\\.[0-9]*' <<<\"\$out\"" "per-class recall and macro F1 each epoch"
 check "grep -q 'true \\\\ predicted' <<<\"\$out\"" "confusion matrix printed"
 check "! grep -q 'acting as a constant classifier' <<<\"\$out\"" "no collapse warning on a good run"
+# the model records the priors its outputs assume: uniform for the bayesian loss, the training
+# shares for ce (what calibrate divides out)
+check "\"$WN\" info $TMP/rep.wnet | grep -q 'output_priors = 0.333333333,0.333333333,0.333333333'" "bayesian model: uniform output priors"
+check "\"$WN\" info $TMP/s4.wnet | grep -q 'output_priors = 0.79' " "ce model: the training shares as output priors"
 check "head -1 $TMP/rep.log.csv | grep -q '\"val_macro_f1\",\"collapsed\",\"recall_ok\",\"recall_bag\",\"recall_sandal\"'" "log has macro F1, collapse and per-class recall columns"
 for png in loss accuracy confusion; do
   check "[[ \$(head -c 8 $TMP/rep.$png.png | od -An -tx1 | tr -d ' ') == 89504e470d0a1a0a ]]" "$png plot is a PNG"

@@ -88,6 +88,27 @@ static void test_in_model(const char *dir) {
     wn_model_priors(&m, pri);
     CHECK_CLOSE(pri[0], 0.9, 1e-7, 0);
     CHECK_CLOSE(pri[2], 0.03, 1e-7, 0);
+    /* output priors: the training priors without the key, the key's values (normalised) with
+     * it, and the training priors again when the key is malformed */
+    float out[3];
+    CHECK(wn_model_output_priors(&m, out) == 0 && out[0] == pri[0] && out[2] == pri[2]);
+    const char *good[] = {"epoch = 3\noutput_priors = 1,1,2\nloss = bayesian\n", "output_priors=0.5, 0.25 ,0.25"};
+    for (int i = 0; i < 2; i++) {
+        m.meta = strdup(good[i]);
+        CHECK_MSG(wn_model_output_priors(&m, out) == 1, "meta '%s' not read", good[i]);
+        CHECK_CLOSE(out[0], i ? 0.5 : 0.25, 1e-7, 0);
+        CHECK_CLOSE(out[2], i ? 0.25 : 0.5, 1e-7, 0);
+        free(m.meta);
+    }
+    const char *bad[] = {"output_priors = 1,1\n", "output_priors = 1,1,1,1\n", "output_priors = 1,x,1\n",
+                         "output_priors = 0,0,0\n", "output_priors = 1,-1,1\n", "output_priors = nan,1,1\n",
+                         "xoutput_priors = 1,1,1\n"};
+    for (int i = 0; i < 7; i++) {
+        m.meta = strdup(bad[i]);
+        CHECK_MSG(wn_model_output_priors(&m, out) == 0 && out[0] == pri[0], "meta '%s' accepted", bad[i]);
+        free(m.meta);
+    }
+    m.meta = NULL;
 
     sample(&c);
     CHECK(wn_model_set_calibration(&m, &c, &e) == WN_OK);

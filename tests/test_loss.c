@@ -311,6 +311,38 @@ static void test_focal_op(void) {
     CHECK(isfinite(lw) && lw > 700 && isfinite(gw[0]) && gw[0] < 0);
 }
 
+/* The output priors of each loss and sampler against their definitions in wn_train.h. */
+static void test_output_priors(void) {
+    const long counts[3] = {900, 70, 30}, balanced[3] = {334, 333, 333}, none[3] = {900, 0, 30};
+    double q[3];
+    wn_loss_output_priors(WN_LOSS_CE, WN_PRIOR_BATCH, 1, 3, counts, counts, q);
+    CHECK_CLOSE(q[0], 0.9, 1e-12, 0); CHECK_CLOSE(q[2], 0.03, 1e-12, 0);
+    wn_loss_output_priors(WN_LOSS_FOCAL, WN_PRIOR_BATCH, 1, 3, counts, counts, q);
+    CHECK_CLOSE(q[1], 0.07, 1e-12, 0);
+    for (int kind = WN_LOSS_BAYESIAN; kind <= WN_LOSS_LOGIT_ADJUSTED; kind++) {
+        wn_loss_output_priors(kind, WN_PRIOR_TRAIN, 1, 3, counts, counts, q);
+        for (int c = 0; c < 3; c++) CHECK_MSG(fabs(q[c] - 1.0 / 3) < 1e-12, "%s on the training shares: "
+                                             "class %d output prior %g, want 1/3", wn_loss_name(kind), c, q[c]);
+    }
+    /* bayesian with minibatch priors is uniform whatever the sampler draws */
+    wn_loss_output_priors(WN_LOSS_BAYESIAN, WN_PRIOR_BATCH, 1, 3, balanced, counts, q);
+    CHECK_CLOSE(q[0], 1.0 / 3, 1e-12, 0);
+    /* ce on a balanced sampler: the drawn shares */
+    wn_loss_output_priors(WN_LOSS_CE, WN_PRIOR_BATCH, 1, 3, balanced, counts, q);
+    CHECK_CLOSE(q[0], 0.334, 1e-12, 0);
+    /* weighted on a balanced sampler: rho / pi, normalised */
+    wn_loss_output_priors(WN_LOSS_WEIGHTED, WN_PRIOR_BATCH, 1, 3, balanced, counts, q);
+    double a = 0.334 / 0.9, b = 0.333 / 0.07, c = 0.333 / 0.03, s = a + b + c;
+    CHECK_CLOSE(q[0], a / s, 1e-12, 0); CHECK_CLOSE(q[2], c / s, 1e-12, 0);
+    /* logit-adjusted with tau 0.5: pi^0.5, normalised */
+    wn_loss_output_priors(WN_LOSS_LOGIT_ADJUSTED, WN_PRIOR_BATCH, 0.5, 3, counts, counts, q);
+    s = sqrt(0.9) + sqrt(0.07) + sqrt(0.03);
+    CHECK_CLOSE(q[0], sqrt(0.9) / s, 1e-12, 0); CHECK_CLOSE(q[1], sqrt(0.07) / s, 1e-12, 0);
+    /* a class never drawn gets 0, the rest still sums to 1, nothing is NaN */
+    wn_loss_output_priors(WN_LOSS_BAYESIAN, WN_PRIOR_BATCH, 1, 3, none, none, q);
+    CHECK(q[1] == 0 && fabs(q[0] - 0.5) < 1e-12 && fabs(q[2] - 0.5) < 1e-12);
+}
+
 int main(void) {
     wn_err e = {0};
     if (wn_cpu_backend_create(1, &B, &e) != WN_OK) {
@@ -319,6 +351,7 @@ int main(void) {
     }
     test_losses();
     test_focal_op();
+    test_output_priors();
     wn_backend_free(&B);
     return wn_test_done();
 }

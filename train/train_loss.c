@@ -8,6 +8,24 @@
 
 #include "wn_train.h"
 
+void wn_loss_output_priors(int kind, int prior, double tau, int k, const long *drawn,
+                           const long *counts, double *out) {
+    double nd = 0, nc = 0, sum = 0;
+    for (int c = 0; c < k; c++) nd += (double)drawn[c], nc += (double)counts[c];
+    for (int c = 0; c < k; c++) {
+        double rho = nd > 0 ? (double)drawn[c] / nd : 1.0 / k;   /* the class's share of the epochs */
+        double pi = nc > 0 ? (double)counts[c] / nc : 1.0 / k;   /* its share of the training set */
+        double q = rho;
+        if (rho <= 0 || pi <= 0) q = 0;
+        else if (kind == WN_LOSS_BAYESIAN && prior == WN_PRIOR_BATCH) q = 1;
+        else if (kind == WN_LOSS_BAYESIAN || kind == WN_LOSS_WEIGHTED) q = rho / pi;
+        else if (kind == WN_LOSS_LOGIT_ADJUSTED) q = rho * pow(pi, -tau);
+        out[c] = q;
+        sum += q;
+    }
+    for (int c = 0; c < k; c++) out[c] = sum > 0 ? out[c] / sum : 1.0 / k;
+}
+
 const char *wn_loss_name(int kind) {
     static const char *names[] = {"ce", "bayesian", "weighted", "logit-adjusted", "focal"};
     return kind >= 0 && kind <= WN_LOSS_FOCAL ? names[kind] : "?";

@@ -116,6 +116,14 @@ int wn_run_save_best(wn_run *r, int epoch, double vloss, double vacc, double vba
                      created, WN_VERSION, epoch, vloss, vacc, vbal, r->o->data);
     if (r->o->init && n < (int)sizeof meta)
         n += snprintf(meta + n, sizeof meta - n, "init = %s\n", r->o->init);
+    int k = r->train.n_classes;
+    double *q = wn_xmalloc((size_t)k * sizeof *q); /* (K) */
+    wn_loss_output_priors(r->cfg.loss, r->cfg.prior, r->cfg.tau, k, r->sampler.per_epoch, r->counts, q);
+    if (n < (int)sizeof meta) n += snprintf(meta + n, sizeof meta - n, "output_priors =");
+    for (int c = 0; c < k && n < (int)sizeof meta; c++)
+        n += snprintf(meta + n, sizeof meta - n, "%s%.9g", c ? "," : " ", q[c]);
+    if (n < (int)sizeof meta) n += snprintf(meta + n, sizeof meta - n, "\n");
+    free(q);
     if (n < (int)sizeof meta) wn_train_cfg_format(&r->cfg, meta + n, sizeof meta - n);
     wn_model m;
     int rc = wn_model_from_net(&r->net, r->train.class_names, r->counts, r->mean, r->std, meta, &m, e);

@@ -115,6 +115,18 @@ int wn_loss_batch(wn_loss *l, int m, const int32_t *labels, const float *logits,
                   const int32_t *labels_dev, float *probs, float *dlogits, double *loss,
                   wn_err *e);
 void wn_loss_free(wn_loss *l);
+/* The class shares that the softmax of a network trained with this loss and sampler assumes
+ * (its "output priors"), which calibration divides out (threshold-moving). drawn (K): photos
+ * of each class per epoch (the sampler's per_epoch), counts (K): training photos per class;
+ * rho = drawn shares, pi = training shares, then out (K) = normalised
+ *   ce, focal              rho        (what the network saw)
+ *   bayesian, prior=batch  uniform    (every class weighs the same in every batch)
+ *   bayesian prior=train,  rho / pi
+ *   weighted
+ *   logit-adjusted         rho * pi^-tau  (the raw logits, without the training offsets)
+ * A class never drawn gets 0. */
+void wn_loss_output_priors(int kind, int prior, double tau, int k, const long *drawn,
+                           const long *counts, double *out);
 /* The name of a loss kind ("ce", "bayesian", ...). */
 const char *wn_loss_name(int kind);
 

@@ -308,3 +308,37 @@ void wn_model_priors(const wn_model *m, float *priors /* (K) */) {
     for (int j = 0; j < m->n_classes; j++)
         priors[j] = total > 0 ? (float)((double)m->class_counts[j] / total) : 1.0f / (float)m->n_classes;
 }
+
+/* The value of "output_priors = a,b,..." in the metadata into priors (K); 0 when absent or not K
+ * non-negative numbers with a positive sum. */
+static int meta_output_priors(const char *meta, int k, float *priors) {
+    static const char key[] = "output_priors";
+    for (const char *line = meta; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, key, sizeof key - 1)) continue;
+        const char *p = line + sizeof key - 1;
+        while (*p == ' ') p++;
+        if (*p++ != '=') continue;
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            char *end;
+            double v = strtod(p, &end);
+            if (end == p || !(v >= 0) || !isfinite(v)) return 0;
+            priors[j] = (float)v;
+            sum += v;
+            p = end;
+            while (*p == ' ') p++;
+            if (j + 1 < k && *p++ != ',') return 0;
+        }
+        if (*p && *p != '\n') return 0;
+        if (!(sum > 0)) return 0;
+        for (int j = 0; j < k; j++) priors[j] = (float)(priors[j] / sum);
+        return 1;
+    }
+    return 0;
+}
+
+int wn_model_output_priors(const wn_model *m, float *priors /* (K) */) {
+    if (m->meta && meta_output_priors(m->meta, m->n_classes, priors)) return 1;
+    wn_model_priors(m, priors);
+    return 0;
+}
