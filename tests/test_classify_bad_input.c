@@ -46,14 +46,14 @@ int main(void) {
     CHECK(tdu_make_model(model, 3, names, counts, 0.5f, 7) == 0);
 
     /* good photos of every supported kind */
-    tdu_buf b;
+    tp_buf b;
     b = tdu_png(40, 30, PNG_COLOR_TYPE_GRAY, 8), tdu_save(at("grey.png"), b.p, b.n), free(b.p);
     b = tdu_png(40, 30, PNG_COLOR_TYPE_RGB, 16), tdu_save(at("rgb16.png"), b.p, b.n), free(b.p);
     b = tdu_png(40, 30, PNG_COLOR_TYPE_PALETTE, 8), tdu_save(at("palette.png"), b.p, b.n), free(b.p);
     b = tdu_png(40, 30, PNG_COLOR_TYPE_RGBA, 8), tdu_save(at("scan0001"), b.p, b.n), free(b.p);
     b = tdu_jpeg(64, 48, 4, 0), tdu_save(at("cmyk.jpg"), b.p, b.n), free(b.p);
     b = tdu_jpeg(640, 480, 3, 1), tdu_save(at("progressive.JPEG"), b.p, b.n), free(b.p);
-    tdu_buf j = tdu_jpeg(64, 48, 3, 0), p = tdu_png(64, 48, PNG_COLOR_TYPE_RGB, 8);
+    tp_buf j = tdu_jpeg(64, 48, 3, 0), p = tdu_png(64, 48, PNG_COLOR_TYPE_RGB, 8);
     tdu_save(at("rgb.jpg"), j.p, j.n);
     /* names that a CSV or a terminal could break on */
     tdu_save(at("comma, and space.jpg"), j.p, j.n);
@@ -65,13 +65,13 @@ int main(void) {
     /* broken photos */
     tdu_save(at("half.jpg"), j.p, j.n / 2);
     tdu_save(at("half.png"), p.p, p.n / 2);
-    tdu_buf g = {0};
-    tdu_put(&g, j.p, 3);
-    for (int i = 0; i < 200; i++) tdu_put(&g, &(uint8_t){(uint8_t)(i * 37)}, 1);
+    tp_buf g = {0};
+    tp_put(&g, j.p, 3);
+    for (int i = 0; i < 200; i++) tp_put(&g, &(uint8_t){(uint8_t)(i * 37)}, 1);
     tdu_save(at("garbage.jpg"), g.p, g.n);
     free(g.p);
-    tdu_buf f = {0};
-    tdu_put(&f, p.p, p.n);
+    tp_buf f = {0};
+    tp_put(&f, p.p, p.n);
     f.p[p.n - 20] ^= 0x5A; /* inside the IDAT data or its CRC */
     tdu_save(at("flipped.png"), f.p, f.n);
     free(f.p);
@@ -81,8 +81,8 @@ int main(void) {
     tdu_save(at("notes.txt"), "a note\n", 7);
     tdu_save(at(".hidden.jpg"), j.p, j.n);
     /* enormous dimensions in the header (PNG with a valid IHDR CRC, JPEG SOF) */
-    tdu_buf h = {0};
-    tdu_put(&h, p.p, p.n);
+    tp_buf h = {0};
+    tp_put(&h, p.p, p.n);
     uint8_t dims[8] = {0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x86, 0xA0}; /* 100000 x 100000 */
     memcpy(h.p + 16, dims, 8);
     uLong crc = crc32(0, h.p + 12, 17);
@@ -90,8 +90,8 @@ int main(void) {
     memcpy(h.p + 29, c4, 4);
     tdu_save(at("huge.png"), h.p, h.n);
     free(h.p);
-    tdu_buf hj = {0};
-    tdu_put(&hj, j.p, j.n);
+    tp_buf hj = {0};
+    tp_put(&hj, j.p, j.n);
     for (size_t o = 2; o + 9 < hj.n; o++)
         if (hj.p[o] == 0xFF && hj.p[o + 1] == 0xC0) {
             hj.p[o + 5] = 0xFD, hj.p[o + 6] = 0xE8, hj.p[o + 7] = 0xFD, hj.p[o + 8] = 0xE8;

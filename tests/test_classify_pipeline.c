@@ -34,7 +34,7 @@ static void make_photos(void) {
             char name[800];
             int w = 20 + (i * 7) % 30, h = 16 + (i * 5) % 40;
             if (i % 4 == 3) { /* some JPEGs, decoded with DCT scaling */
-                tdu_buf b = tdu_jpeg(64 + 8 * i, 48 + 4 * i, i % 8 == 3 ? 1 : 3, i % 8 == 7);
+                tp_buf b = tdu_jpeg(64 + 8 * i, 48 + 4 * i, i % 8 == 3 ? 1 : 3, i % 8 == 7);
                 snprintf(name, sizeof name, "%s/p%02d.jpg", dir, i);
                 tdu_save(name, b.p, b.n);
                 free(b.p);

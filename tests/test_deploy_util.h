@@ -13,6 +13,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "test_photos.h"
 #include "wn_calibration.h"
 #include "wn_classify.h"
 #include "wn_modelnet.h"
@@ -92,84 +93,30 @@ static inline void tdu_options(wn_cls_options *o, const char *const *models, int
     o->device = WN_DEVICE_CPU;
 }
 
-typedef struct tdu_buf {
-    uint8_t *p;
-    size_t n, cap;
-} tdu_buf;
-
-static inline void tdu_put(tdu_buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort();
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static inline void tdu_png_write_fn(png_structp png, png_bytep d, size_t n) {
-    tdu_put(png_get_io_ptr(png), d, n);
-}
-static inline void tdu_png_flush_fn(png_structp png) { (void)png; }
-
 /* A w x h PNG of a smooth pattern: type PNG_COLOR_TYPE_*, depth 8 or 16 (palette: 8). */
-static inline tdu_buf tdu_png(int w, int h, int type, int depth) {
-    tdu_buf b = {0};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) abort();
-    png_set_write_fn(png, &b, tdu_png_write_fn, tdu_png_flush_fn);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, type, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_color pal[256];
-    if (type == PNG_COLOR_TYPE_PALETTE) {
-        for (int i = 0; i < 256; i++) pal[i] = (png_color){(png_byte)i, (png_byte)(255 - i), 128};
-        png_set_PLTE(png, info, pal, 256);
-    }
-    png_write_info(png, info);
+static inline tp_buf tdu_png(int w, int h, int type, int depth) {
     int ch = type == PNG_COLOR_TYPE_RGB ? 3 : type == PNG_COLOR_TYPE_RGBA ? 4 : 1;
-    int bps = depth / 8;
-    uint8_t *row = malloc((size_t)w * ch * bps);
-    for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w * ch * bps; x++) row[x] = (uint8_t)((x * 7 + y * 13) & 255);
-        png_write_row(png, row);
-    }
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    free(row);
+    size_t stride = (size_t)w * ch * (depth / 8);
+    uint8_t *data = malloc(stride * (size_t)h); // (H, stride)
+    for (int y = 0; y < h; y++)
+        for (size_t x = 0; x < stride; x++) data[y * stride + x] = (uint8_t)((x * 7 + y * 13) & 255);
+    png_color pal[256];
+    for (int i = 0; i < 256; i++) pal[i] = (png_color){(png_byte)i, (png_byte)(255 - i), 128};
+    int palette = type == PNG_COLOR_TYPE_PALETTE;
+    tp_buf b = tp_png(w, h, type, depth, data, stride, palette ? pal : NULL, palette ? 256 : 0, NULL, 0,
+                      NULL, 0);
+    free(data);
     return b;
 }
 
 /* A w x h JPEG of a smooth pattern, comps 1 (grey), 3 (RGB) or 4 (CMYK, Adobe marker). */
-static inline tdu_buf tdu_jpeg(int w, int h, int comps, int progressive) {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr jerr;
-    c.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&c);
-    unsigned char *out = NULL;
-    unsigned long outlen = 0;
-    jpeg_mem_dest(&c, &out, &outlen);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = comps;
-    c.in_color_space = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB : JCS_CMYK;
-    jpeg_set_defaults(&c);
-    if (comps == 4) jpeg_set_colorspace(&c, JCS_CMYK);
-    jpeg_set_quality(&c, 90, TRUE);
-    if (progressive) jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)w * comps);
-    while (c.next_scanline < c.image_height) {
-        for (int x = 0; x < w * comps; x++) row[x] = (uint8_t)((x * 3 + c.next_scanline * 5) & 255);
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    tdu_buf b = {0};
-    tdu_put(&b, out, outlen);
-    free(out);
+static inline tp_buf tdu_jpeg(int w, int h, int comps, int progressive) {
+    uint8_t *pix = malloc((size_t)w * h * comps); // (H, W, comps)
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w * comps; x++) pix[(size_t)y * w * comps + x] = (uint8_t)((x * 3 + y * 5) & 255);
+    J_COLOR_SPACE cs = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB : JCS_CMYK;
+    tp_buf b = tp_jpeg(w, h, comps, cs, pix, 90, progressive, comps == 4 ? JCS_CMYK : JCS_UNKNOWN);
+    free(pix);
     return b;
 }
 

@@ -13,6 +13,7 @@
 #include <png.h>
 #include <zlib.h>
 
+#include "test_photos.h"
 #include "wn_image.h"
 #include "wn_test.h"
 
@@ -20,91 +21,13 @@ static const char *g_dir; /* this test's temporary directory */
 
 /* ---- fixture builders -------------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} mbuf;
-
-static void mb_put(mbuf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort();
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
+static tp_buf make_jpeg(int w, int h, int comps, J_COLOR_SPACE in_cs, const uint8_t *pix,
+                        int quality, int progressive) {
+    return tp_jpeg(w, h, comps, in_cs, pix, quality, progressive,
+                   in_cs == JCS_CMYK ? JCS_CMYK : JCS_UNKNOWN);
 }
 
-static void png_mem_write(png_structp png, png_bytep d, size_t n) { mb_put(png_get_io_ptr(png), d, n); }
-static void png_mem_flush(png_structp png) { (void)png; }
-
-/* A PNG in memory; data holds h rows of stride bytes in libpng's packed layout (16-bit samples
- * big-endian, sub-byte samples packed MSB first). */
-static mbuf make_png(int w, int h, int type, int depth, const uint8_t *data, size_t stride,
-                     const png_color *pal, int npal, const png_byte *trans, int ntrans,
-                     const png_color_16 *trans_col, int interlace) {
-    mbuf b = {0};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) {
-        fprintf(stderr, "fixture PNG failed\n");
-        abort();
-    }
-    png_set_write_fn(png, &b, png_mem_write, png_mem_flush);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, type,
-                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    if (pal) png_set_PLTE(png, info, pal, npal);
-    if (trans || trans_col) png_set_tRNS(png, info, trans, ntrans, trans_col);
-    png_write_info(png, info);
-    png_bytep *rows = malloc(sizeof *rows * (size_t)h);
-    for (int y = 0; y < h; y++) rows[y] = (png_bytep)(data + (size_t)y * stride);
-    png_write_image(png, rows);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    free(rows);
-    return b;
-}
-
-/* A JPEG in memory from (H, W, comps) pixels in in_cs, stored as jpeg_cs (JCS_UNKNOWN: the
- * default for in_cs); progressive when asked. */
-static mbuf make_jpeg_cs(int w, int h, int comps, J_COLOR_SPACE in_cs, const uint8_t *pix,
-                         int quality, int progressive, J_COLOR_SPACE jpeg_cs) {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr jerr;
-    c.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&c);
-    unsigned char *out = NULL;
-    unsigned long outlen = 0;
-    jpeg_mem_dest(&c, &out, &outlen);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = comps;
-    c.in_color_space = in_cs;
-    jpeg_set_defaults(&c);
-    if (jpeg_cs != JCS_UNKNOWN) jpeg_set_colorspace(&c, jpeg_cs);
-    jpeg_set_quality(&c, quality, TRUE);
-    if (progressive) jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW r = (JSAMPROW)(pix + (size_t)c.next_scanline * w * comps);
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    mbuf b = {0};
-    mb_put(&b, out, outlen);
-    free(out);
-    return b;
-}
-
-static mbuf make_jpeg(int w, int h, int comps, J_COLOR_SPACE in_cs, const uint8_t *pix,
-                      int quality, int progressive) {
-    return make_jpeg_cs(w, h, comps, in_cs, pix, quality, progressive,
-                        in_cs == JCS_CMYK ? JCS_CMYK : JCS_UNKNOWN);
-}
-
-static const char *save(const char *name, const mbuf *b) {
+static const char *save(const char *name, const tp_buf *b) {
     const char *p = wn_test_path(g_dir, name);
     if (wn_test_write_file(p, b->p, b->n) != 0) {
         fprintf(stderr, "cannot write %s\n", p);
@@ -175,7 +98,7 @@ static void test_png_write(void) {
 
 /* ---- PNG decoding ---------------------------------------------------------------------------- */
 
-static int decode_png_mem(const mbuf *b, int want_c, wn_image *img) {
+static int decode_png_mem(const tp_buf *b, int want_c, wn_image *img) {
     wn_err e = {0};
     int rc = wn_image_decode(b->p, b->n, "mem.png", want_c, 0, 0, img, &e);
     if (rc) fprintf(stderr, "decode failed: %s\n", e.msg);
@@ -189,7 +112,7 @@ static void test_png_decode(void) {
 
     /* grey 8-bit, exact, and replicated to RGB */
     for (int i = 0; i < W * H; i++) data[i] = (uint8_t)(i * 7);
-    mbuf b = make_png(W, H, PNG_COLOR_TYPE_GRAY, 8, data, W, NULL, 0, NULL, 0, NULL, 0);
+    tp_buf b = tp_png(W, H, PNG_COLOR_TYPE_GRAY, 8, data, W, NULL, 0, NULL, 0, NULL, 0);
     save("grey.png", &b);
     CHECK(decode_png_mem(&b, 1, &img) == WN_OK && img.w == W && img.h == H && img.c == 1);
     CHECK(img.pix && memcmp(img.pix, data, W * H) == 0);
@@ -207,7 +130,7 @@ static void test_png_decode(void) {
         data[2 * i] = (uint8_t)(200 - i);
         data[2 * i + 1] = (uint8_t)(i * 7);
     }
-    b = make_png(W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, data, W * 2, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, data, W * 2, NULL, 0, NULL, 0, NULL, 0);
     save("ga.png", &b);
     CHECK(decode_png_mem(&b, 1, &img) == WN_OK && img.c == 1);
     ok = 1;
@@ -219,7 +142,7 @@ static void test_png_decode(void) {
 
     /* RGB exact, and to grey by luma */
     for (int i = 0; i < W * H * 3; i++) data[i] = (uint8_t)(i * 11 + 3);
-    b = make_png(W, H, PNG_COLOR_TYPE_RGB, 8, data, W * 3, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_RGB, 8, data, W * 3, NULL, 0, NULL, 0, NULL, 0);
     save("rgb.png", &b);
     CHECK(decode_png_mem(&b, 3, &img) == WN_OK && img.c == 3);
     CHECK(img.pix && memcmp(img.pix, data, W * H * 3) == 0);
@@ -233,7 +156,7 @@ static void test_png_decode(void) {
     free(b.p);
 
     /* RGB interlaced (Adam7) */
-    b = make_png(W, H, PNG_COLOR_TYPE_RGB, 8, data, W * 3, NULL, 0, NULL, 0, NULL, 1);
+    b = tp_png(W, H, PNG_COLOR_TYPE_RGB, 8, data, W * 3, NULL, 0, NULL, 0, NULL, 1);
     save("adam7.png", &b);
     CHECK(decode_png_mem(&b, 3, &img) == WN_OK);
     CHECK(img.pix && memcmp(img.pix, data, W * H * 3) == 0);
@@ -242,7 +165,7 @@ static void test_png_decode(void) {
 
     /* RGBA */
     for (int i = 0; i < W * H * 4; i++) data[i] = (uint8_t)(i * 29 + 1);
-    b = make_png(W, H, PNG_COLOR_TYPE_RGB_ALPHA, 8, data, W * 4, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_RGB_ALPHA, 8, data, W * 4, NULL, 0, NULL, 0, NULL, 0);
     save("rgba.png", &b);
     CHECK(decode_png_mem(&b, 3, &img) == WN_OK && img.c == 3);
     ok = 1;
@@ -257,7 +180,7 @@ static void test_png_decode(void) {
     png_color pal[4] = {{10, 20, 30}, {200, 100, 50}, {255, 255, 255}, {0, 128, 255}};
     png_byte trans[3] = {255, 0, 128};
     for (int i = 0; i < W * H; i++) data[i] = (uint8_t)(i % 4);
-    b = make_png(W, H, PNG_COLOR_TYPE_PALETTE, 8, data, W, pal, 4, trans, 3, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_PALETTE, 8, data, W, pal, 4, trans, 3, NULL, 0);
     save("pal.png", &b);
     CHECK(decode_png_mem(&b, 3, &img) == WN_OK && img.c == 3);
     ok = 1;
@@ -279,7 +202,7 @@ static void test_png_decode(void) {
         data[2 * i] = (uint8_t)(v16[i] >> 8);
         data[2 * i + 1] = (uint8_t)(v16[i] & 255);
     }
-    b = make_png(W, H, PNG_COLOR_TYPE_GRAY, 16, data, W * 2, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_GRAY, 16, data, W * 2, NULL, 0, NULL, 0, NULL, 0);
     save("g16.png", &b);
     CHECK(decode_png_mem(&b, 1, &img) == WN_OK && img.c == 1);
     ok = 1;
@@ -287,7 +210,7 @@ static void test_png_decode(void) {
     CHECK_MSG(ok, "16-bit grey PNG");
     wn_image_free(&img);
     free(b.p);
-    b = make_png(W, H, PNG_COLOR_TYPE_RGB, 16, data, W * 6, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_RGB, 16, data, W * 6, NULL, 0, NULL, 0, NULL, 0);
     save("rgb16.png", &b);
     CHECK(decode_png_mem(&b, 3, &img) == WN_OK && img.c == 3);
     ok = 1;
@@ -304,7 +227,7 @@ static void test_png_decode(void) {
             if ((x + y) % 2) r |= (uint8_t)(0x80 >> x);
         bits[y] = r;
     }
-    b = make_png(W, H, PNG_COLOR_TYPE_GRAY, 1, bits, 1, NULL, 0, NULL, 0, NULL, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_GRAY, 1, bits, 1, NULL, 0, NULL, 0, NULL, 0);
     save("g1.png", &b);
     CHECK(decode_png_mem(&b, 1, &img) == WN_OK && img.w == W && img.h == H);
     ok = 1;
@@ -315,7 +238,7 @@ static void test_png_decode(void) {
     free(b.p);
     png_color_16 tcol = {0};
     tcol.gray = 1; /* white pixels transparent: composited to black */
-    b = make_png(W, H, PNG_COLOR_TYPE_GRAY, 1, bits, 1, NULL, 0, NULL, 0, &tcol, 0);
+    b = tp_png(W, H, PNG_COLOR_TYPE_GRAY, 1, bits, 1, NULL, 0, NULL, 0, &tcol, 0);
     save("g1t.png", &b);
     CHECK(decode_png_mem(&b, 1, &img) == WN_OK);
     ok = 1;
@@ -336,7 +259,7 @@ static void test_jpeg_decode(void) {
     for (int i = 0; i < W * H; i++) grey[i] = luma(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]);
 
     /* grey */
-    mbuf b = make_jpeg(W, H, 1, JCS_GRAYSCALE, grey, 95, 0);
+    tp_buf b = make_jpeg(W, H, 1, JCS_GRAYSCALE, grey, 95, 0);
     save("g.jpg", &b);
     CHECK(wn_image_decode(b.p, b.n, "g.jpg", 1, 0, 0, &img, &e) == WN_OK);
     CHECK(img.w == W && img.h == H && img.c == 1);
@@ -391,7 +314,7 @@ static void test_jpeg_decode(void) {
     wn_image_free(&img);
     free(b.p);
     /* YCCK (Adobe transform 2): libjpeg turns it back into the same inverted CMYK */
-    b = make_jpeg_cs(W, H, 4, JCS_CMYK, cmyk, 95, 1, JCS_YCCK);
+    b = tp_jpeg(W, H, 4, JCS_CMYK, cmyk, 95, 1, JCS_YCCK);
     save("ycck.jpg", &b);
     CHECK(wn_image_decode(b.p, b.n, "y.jpg", 3, 0, 0, &img, &e) == WN_OK);
     CHECK(img.w == W && img.h == H && img.c == 3);
@@ -428,7 +351,7 @@ static void test_jpeg_scaling(void) {
         uint8_t *g = malloc((size_t)w * h);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) g[(size_t)y * w + x] = (uint8_t)((x / 4 + y / 4) & 255);
-        mbuf b = make_jpeg(w, h, 1, JCS_GRAYSCALE, g, 50, 0);
+        tp_buf b = make_jpeg(w, h, 1, JCS_GRAYSCALE, g, 50, 0);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             if (cases[i].w != w || cases[i].h != h) continue;
             wn_image img;
@@ -571,7 +494,7 @@ static void test_load_chw(void) {
     CHECK_MSG(ok, "CHW half size");
     /* a JPEG through DCT scaling then resize to exactly 30x20, grey */
     uint8_t *g = gradient_rgb(320, 240);
-    mbuf b = make_jpeg(320, 240, 3, JCS_RGB, g, 90, 0);
+    tp_buf b = make_jpeg(320, 240, 3, JCS_RGB, g, 90, 0);
     const char *jp = save("chw.jpg", &b);
     uint8_t *out = malloc(30 * 20);
     CHECK(wn_image_load_chw(jp, 1, 30, 20, out, &e) == WN_OK);
@@ -618,35 +541,35 @@ static void put_be32(uint8_t *p, uint32_t v) {
 }
 
 /* Offset of the first chunk of a type in a PNG, or 0. */
-static size_t png_chunk(const mbuf *b, const char *type) {
+static size_t png_chunk(const tp_buf *b, const char *type) {
     for (size_t o = 8; o + 12 <= b->n; o += 12 + be32(b->p + o))
         if (memcmp(b->p + o + 4, type, 4) == 0) return o;
     return 0;
 }
 
 static void test_bad_input(void) {
-    expect_bad(save("empty.jpg", &(mbuf){0}), "empty file");
+    expect_bad(save("empty.jpg", &(tp_buf){0}), "empty file");
     uint8_t junk[300];
     for (int i = 0; i < 300; i++) junk[i] = (uint8_t)((i * 2654435761u) >> 13);
-    expect_bad(save("random.jpg", &(mbuf){junk, 300, 300}), "not a JPEG or PNG file");
+    expect_bad(save("random.jpg", &(tp_buf){junk, 300, 300}), "not a JPEG or PNG file");
     const char *text = "hello, this is not a picture\n";
-    expect_bad(save("text.png", &(mbuf){(uint8_t *)text, strlen(text), 0}), "not a JPEG or PNG file");
+    expect_bad(save("text.png", &(tp_buf){(uint8_t *)text, strlen(text), 0}), "not a JPEG or PNG file");
     expect_bad(wn_test_path(g_dir, "missing.png"), NULL);
     expect_bad(g_dir, NULL);
     uint8_t soi[3] = {0xFF, 0xD8, 0xFF};
-    expect_bad(save("soi.jpg", &(mbuf){soi, 3, 3}), "JPEG");
+    expect_bad(save("soi.jpg", &(tp_buf){soi, 3, 3}), "JPEG");
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-    expect_bad(save("sig.png", &(mbuf){(uint8_t *)sig, 8, 8}), "truncated PNG");
+    expect_bad(save("sig.png", &(tp_buf){(uint8_t *)sig, 8, 8}), "truncated PNG");
 
     /* JPEG: truncated in half, garbage after SOI, damaged entropy data, absurd SOF */
     uint8_t *rgb = gradient_rgb(64, 48);
-    mbuf j = make_jpeg(64, 48, 3, JCS_RGB, rgb, 90, 0);
-    expect_bad(save("half.jpg", &(mbuf){j.p, j.n / 2, 0}), "truncated or corrupt JPEG");
-    expect_bad(save("cut.jpg", &(mbuf){j.p, j.n * 3 / 4, 0}), "Premature end of JPEG file");
-    expect_bad(save("noeoi.jpg", &(mbuf){j.p, j.n - 2, 0}), "truncated or corrupt JPEG");
-    mbuf g = {0};
-    mb_put(&g, soi, 3);
-    mb_put(&g, junk, sizeof junk);
+    tp_buf j = make_jpeg(64, 48, 3, JCS_RGB, rgb, 90, 0);
+    expect_bad(save("half.jpg", &(tp_buf){j.p, j.n / 2, 0}), "truncated or corrupt JPEG");
+    expect_bad(save("cut.jpg", &(tp_buf){j.p, j.n * 3 / 4, 0}), "Premature end of JPEG file");
+    expect_bad(save("noeoi.jpg", &(tp_buf){j.p, j.n - 2, 0}), "truncated or corrupt JPEG");
+    tp_buf g = {0};
+    tp_put(&g, soi, 3);
+    tp_put(&g, junk, sizeof junk);
     expect_bad(save("garbage.jpg", &g), "JPEG");
     free(g.p);
     size_t sos = 0;
@@ -656,15 +579,15 @@ static void test_bad_input(void) {
             break;
         }
     CHECK(sos > 0);
-    mbuf d = {0};
-    mb_put(&d, j.p, j.n);
+    tp_buf d = {0};
+    tp_put(&d, j.p, j.n);
     size_t mid = sos + (j.n - sos) / 2;
     memset(d.p + mid, 0xFF, 40); /* fill bytes then a stray marker in the scan */
     d.p[mid + 40] = 0xD3;
     expect_bad(save("huff.jpg", &d), "JPEG");
     free(d.p);
-    mbuf big = {0};
-    mb_put(&big, j.p, j.n);
+    tp_buf big = {0};
+    tp_put(&big, j.p, j.n);
     size_t sof = 0;
     for (size_t o = 2; o + 9 < big.n; o++)
         if (big.p[o] == 0xFF && big.p[o + 1] == 0xC0) {
@@ -678,13 +601,13 @@ static void test_bad_input(void) {
     free(big.p);
 
     /* PNG: truncated, a flipped IDAT byte, a flipped IDAT CRC, a bad ancillary CRC, absurd IHDR */
-    mbuf p = make_png(64, 48, PNG_COLOR_TYPE_RGB, 8, rgb, 64 * 3, NULL, 0, NULL, 0, NULL, 0);
-    expect_bad(save("half.png", &(mbuf){p.p, p.n / 2, 0}), "truncated PNG (read past end of file)");
-    expect_bad(save("noiend.png", &(mbuf){p.p, p.n - 12, 0}), "truncated PNG");
+    tp_buf p = tp_png(64, 48, PNG_COLOR_TYPE_RGB, 8, rgb, 64 * 3, NULL, 0, NULL, 0, NULL, 0);
+    expect_bad(save("half.png", &(tp_buf){p.p, p.n / 2, 0}), "truncated PNG (read past end of file)");
+    expect_bad(save("noiend.png", &(tp_buf){p.p, p.n - 12, 0}), "truncated PNG");
     size_t idat = png_chunk(&p, "IDAT");
     CHECK(idat > 0);
-    mbuf f = {0};
-    mb_put(&f, p.p, p.n);
+    tp_buf f = {0};
+    tp_put(&f, p.p, p.n);
     f.p[idat + 8 + be32(f.p + idat) / 2] ^= 0x5A;
     expect_bad(save("flip.png", &f), "corrupt PNG");
     memcpy(f.p, p.p, p.n);
@@ -692,16 +615,16 @@ static void test_bad_input(void) {
     expect_bad(save("crc.png", &f), "CRC");
     free(f.p);
     /* a tEXt chunk with a wrong CRC before IDAT */
-    mbuf t = {0};
-    mb_put(&t, p.p, idat);
+    tp_buf t = {0};
+    tp_put(&t, p.p, idat);
     uint8_t text_chunk[12 + 9] = {0, 0, 0, 9, 't', 'E', 'X', 't', 'k', 'e', 'y', 0, 'v', 'a', 'l', 'u', 'e'};
     put_be32(text_chunk + 17, (uint32_t)crc32(0, text_chunk + 4, 13) ^ 1u);
-    mb_put(&t, text_chunk, sizeof text_chunk);
-    mb_put(&t, p.p + idat, p.n - idat);
+    tp_put(&t, text_chunk, sizeof text_chunk);
+    tp_put(&t, p.p + idat, p.n - idat);
     expect_bad(save("textcrc.png", &t), "CRC");
     free(t.p);
-    mbuf h = {0};
-    mb_put(&h, p.p, p.n);
+    tp_buf h = {0};
+    tp_put(&h, p.p, p.n);
     put_be32(h.p + 16, 100000);
     put_be32(h.p + 20, 100000);
     put_be32(h.p + 29, (uint32_t)crc32(0, h.p + 12, 17));
@@ -717,12 +640,12 @@ static void test_bad_input(void) {
     free(p.p);
     free(j.p);
     uint8_t *small = gradient_rgb(16, 16);
-    mbuf files[2] = {make_png(16, 16, PNG_COLOR_TYPE_RGB, 8, small, 48, NULL, 0, NULL, 0, NULL, 1),
+    tp_buf files[2] = {tp_png(16, 16, PNG_COLOR_TYPE_RGB, 8, small, 48, NULL, 0, NULL, 0, NULL, 1),
                      make_jpeg(16, 16, 3, JCS_RGB, small, 80, 1)};
     uint32_t seed = 12345;
     int bad_msgs = 0, bad_imgs = 0;
     for (int fi = 0; fi < 2; fi++) {
-        mbuf *src = &files[fi];
+        tp_buf *src = &files[fi];
         uint8_t *m = malloc(src->n);
         for (size_t cut = 0; cut < src->n + 400; cut++) {
             size_t n = src->n;
@@ -755,7 +678,7 @@ static void test_bad_input(void) {
 /* ---- threads --------------------------------------------------------------------------------- */
 
 typedef struct {
-    const mbuf *jpg, *png;
+    const tp_buf *jpg, *png;
     int failures;
 } thread_arg;
 
@@ -768,7 +691,7 @@ static void *decode_many(void *p) {
         if (wn_image_decode(a->png->p, a->png->n, "t.png", 1, 0, 0, &y, &e) != WN_OK) a->failures++;
         wn_image_free(&x);
         wn_image_free(&y);
-        mbuf half = {a->jpg->p, a->jpg->n / 2, 0};
+        tp_buf half = {a->jpg->p, a->jpg->n / 2, 0};
         if (wn_image_decode(half.p, half.n, "t.jpg", 3, 0, 0, &x, &e) == WN_OK) a->failures++;
         wn_image_free(&x);
     }
@@ -777,8 +700,8 @@ static void *decode_many(void *p) {
 
 static void test_threads(void) {
     uint8_t *rgb = gradient_rgb(128, 96);
-    mbuf j = make_jpeg(128, 96, 3, JCS_RGB, rgb, 90, 1);
-    mbuf p = make_png(128, 96, PNG_COLOR_TYPE_RGB, 8, rgb, 128 * 3, NULL, 0, NULL, 0, NULL, 0);
+    tp_buf j = make_jpeg(128, 96, 3, JCS_RGB, rgb, 90, 1);
+    tp_buf p = tp_png(128, 96, PNG_COLOR_TYPE_RGB, 8, rgb, 128 * 3, NULL, 0, NULL, 0, NULL, 0);
     pthread_t t[2];
     thread_arg a[2] = {{&j, &p, 0}, {&j, &p, 0}};
     for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, decode_many, &a[i]) == 0);
