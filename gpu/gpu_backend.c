@@ -1,8 +1,9 @@
 /* gpu_backend.c - the CUDA backend's ops table, context creation and destruction, options and
  * statistics. Creation checks, in order, that a GPU and driver answer, that this build's kernels
- * run on that GPU's architecture, and that the stream, cuDNN, cuBLAS, descriptors and the small
- * device buffers can be made; any failure frees what was made and returns WN_ERUNTIME with a
- * message (file and line for library failures) that the registry shows. */
+ * run on that GPU's architecture, and that the streams (compute and copy) and their events,
+ * cuDNN, cuBLAS, descriptors and the small device buffers can be made; any failure frees what
+ * was made and returns WN_ERUNTIME with a message (file and line for library failures) that the
+ * registry shows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 static void gpu_destroy(void *ctx) {
     wn_gpu_ctx *c = ctx;
     if (!c) return;
+    if (c->copy_stream) (void)cudaStreamSynchronize(c->copy_stream);
     if (c->stream) (void)cudaStreamSynchronize(c->stream);
     if (c->pool) cudnnDestroyPoolingDescriptor(c->pool);
     if (c->conv) cudnnDestroyConvolutionDescriptor(c->conv);
@@ -27,6 +29,9 @@ static void gpu_destroy(void *ctx) {
     wn_gpu_table_free(c); /* every device allocation still live, workspace and scratch too */
     if (c->host_err) cudaFreeHost(c->host_err);
     if (c->host_loss) cudaFreeHost(c->host_loss);
+    if (c->copy_done) cudaEventDestroy(c->copy_done);
+    if (c->compute_mark) cudaEventDestroy(c->compute_mark);
+    if (c->copy_stream) cudaStreamDestroy(c->copy_stream);
     if (c->stream) cudaStreamDestroy(c->stream);
     free(c->algos);
     free(c);
@@ -62,6 +67,10 @@ static const wn_backend_ops gpu_ops = {
     .sgd_update = wn_gpu_sgd_update,
     .adam_update = wn_gpu_adam_update,
     .focal_xent = wn_gpu_focal_xent,
+    .host_alloc = wn_gpu_host_alloc,
+    .host_free = wn_gpu_host_free,
+    .upload_async = wn_gpu_upload_async,
+    .upload_fence = wn_gpu_upload_fence,
 };
 
 const wn_backend_ops *wn_cuda_backend_ops(void) { return &gpu_ops; }
@@ -135,6 +144,9 @@ int wn_cuda_backend_create_opts(const wn_cuda_opts *o, wn_backend *out, wn_err *
         }
     }
     TRY_CUDA(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    TRY_CUDA(cudaStreamCreateWithFlags(&c->copy_stream, cudaStreamNonBlocking));
+    TRY_CUDA(cudaEventCreateWithFlags(&c->compute_mark, cudaEventDisableTiming));
+    TRY_CUDA(cudaEventCreateWithFlags(&c->copy_done, cudaEventDisableTiming));
     if (cudnnGetVersion() / 10000 != CUDNN_MAJOR) {
         wn_err_set(e, WN_ERUNTIME, "cuDNN %zu is loaded but this build needs cuDNN %d.x",
                    cudnnGetVersion(), CUDNN_MAJOR);

@@ -2,7 +2,8 @@
  * of state (stream, cuDNN and cuBLAS handles, descriptors, the convolution algorithm cache, the
  * workspace, scratch buffers, the allocation table, device error words) lives in one wn_gpu_ctx,
  * made by wn_cuda_backend_create_opts and freed by its destroy op; there is no global state.
- * A context runs one op at a time (ops are called from one thread), all on ctx->stream.
+ * A context runs one op at a time (ops are called from one thread), all on ctx->stream, except
+ * the copies of upload_async, which run on ctx->copy_stream ordered by two events (gpu_mem.c).
  *
  * Files: gpu_backend.c (create/destroy, the table, stats), gpu_check.c (error checks),
  * gpu_mem.c (memory ops, allocation table, growable buffers), gpu_conv.c (cuDNN convolution),
@@ -73,6 +74,12 @@ typedef struct wn_gpu_ctx {
     int sm_count;
     size_t ws_limit;              /* effective workspace limit, bytes */
     cudaStream_t stream;
+    /* feeding: upload_async copies run on copy_stream, after the compute work queued before them
+     * (compute_mark, recorded on stream) and before upload_fence returns (copy_done, recorded
+     * on copy_stream after the latest copy; compute then waits for it too) */
+    cudaStream_t copy_stream;
+    cudaEvent_t compute_mark, copy_done;
+    int copies_pending;           /* upload_async calls since the last fence */
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
     /* descriptors, set per call */
@@ -105,6 +112,10 @@ int wn_gpu_upload(void *ctx, void *dst, const void *host_src, size_t bytes, wn_e
 int wn_gpu_download(void *ctx, void *host_dst, const void *src, size_t bytes, wn_err *e);
 void wn_gpu_copy(void *ctx, void *dst, const void *src, size_t bytes);
 void wn_gpu_sync(void *ctx);
+void *wn_gpu_host_alloc(void *ctx, size_t bytes);
+void wn_gpu_host_free(void *ctx, void *p);
+int wn_gpu_upload_async(void *ctx, void *dst, const void *host_src, size_t bytes, wn_err *e);
+int wn_gpu_upload_fence(void *ctx, wn_err *e);
 /* cudaMalloc through the allocation table (not zero-filled); NULL on exhaustion. */
 void *wn_gpu_raw_alloc(wn_gpu_ctx *c, size_t bytes);
 void wn_gpu_raw_free(wn_gpu_ctx *c, void *p);

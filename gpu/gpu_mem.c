@@ -1,8 +1,9 @@
 /* gpu_mem.c - the CUDA backend's memory ops: zero-filled device allocations recorded in the
  * context's allocation table (which gives the bytes in use and the peak, and refuses to free a
- * pointer the backend did not allocate), upload/download/copy on the context's stream, the
- * synchronising check of the device error words, and the growable buffers (cuDNN workspace,
- * scratch, a vector of ones). */
+ * pointer the backend did not allocate), upload/download/copy on the context's stream, pinned
+ * host memory and the asynchronous upload on the copy stream with its fence, the synchronising
+ * check of the device error words, and the growable buffers (cuDNN workspace, scratch, a vector
+ * of ones). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,56 @@ void wn_gpu_copy(void *ctx, void *dst, const void *src, size_t bytes) {
     WN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, c->stream));
 }
 
+/* ---------------------------------------------------------------- feeding: pinned memory, copy stream */
+
+void *wn_gpu_host_alloc(void *ctx, size_t bytes) {
+    (void)ctx;
+    void *p = NULL;
+    cudaError_t s = cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault);
+    if (s == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError(); /* not sticky: clear it and report exhaustion */
+        return NULL;
+    }
+    WN_CUDA_CHECK(s);
+    return p;
+}
+
+void wn_gpu_host_free(void *ctx, void *p) {
+    (void)ctx;
+    if (p) WN_CUDA_CHECK(cudaFreeHost(p));
+}
+
+/* compute_mark on the compute stream, the copy stream waits for it (dst may still be read by
+ * ops queued earlier), the copy, then copy_done after it on the copy stream. */
+int wn_gpu_upload_async(void *ctx, void *dst, const void *host_src, size_t bytes, wn_err *e) {
+    wn_gpu_ctx *c = ctx;
+    if (!bytes) return WN_OK;
+    cudaError_t s = cudaEventRecord(c->compute_mark, c->stream);
+    if (s == cudaSuccess) s = cudaStreamWaitEvent(c->copy_stream, c->compute_mark, 0);
+    if (s == cudaSuccess)
+        s = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c->copy_stream);
+    if (s == cudaSuccess) s = cudaEventRecord(c->copy_done, c->copy_stream);
+    if (s != cudaSuccess) return mem_err(e, s, "asynchronous upload", bytes);
+    c->copies_pending++;
+    return WN_OK;
+}
+
+/* The host waits for the latest copy (the copy stream runs them in order), and the compute
+ * stream is ordered after it too. */
+int wn_gpu_upload_fence(void *ctx, wn_err *e) {
+    wn_gpu_ctx *c = ctx;
+    if (!c->copies_pending) return WN_OK;
+    int n = c->copies_pending;
+    c->copies_pending = 0;
+    cudaError_t s = cudaEventSynchronize(c->copy_done);
+    if (s == cudaSuccess) s = cudaStreamWaitEvent(c->stream, c->copy_done, 0);
+    if (s != cudaSuccess)
+        return wn_err_set(e, WN_ERUNTIME,
+                          "CUDA upload fence after %d asynchronous upload%s failed: %s (%s)", n,
+                          n == 1 ? "" : "s", cudaGetErrorString(s), cudaGetErrorName(s));
+    return WN_OK;
+}
+
 cudaError_t wn_gpu_sync_status(wn_gpu_ctx *c, const char *what) {
     cudaError_t s = cudaMemcpyAsync(c->host_err, c->dev_err, 4 * sizeof(int),
                                     cudaMemcpyDeviceToHost, c->stream);
@@ -185,4 +236,9 @@ void wn_gpu_sync_checked(wn_gpu_ctx *c, const char *what) {
     }
 }
 
-void wn_gpu_sync(void *ctx) { wn_gpu_sync_checked(ctx, "sync"); }
+/* Copies first (a fence), then the compute stream. */
+void wn_gpu_sync(void *ctx) {
+    wn_err e = {0};
+    if (wn_gpu_upload_fence(ctx, &e) != WN_OK) wn_gpu_fail(__FILE__, __LINE__, "sync", e.msg);
+    wn_gpu_sync_checked(ctx, "sync");
+}

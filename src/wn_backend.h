@@ -1,7 +1,8 @@
 /* wn_backend.h - the backend table: every numeric operation the network needs, behind an opaque
  * context. The CPU backend (src/cpu/) is the readable reference and is always built; the CUDA
  * backend (gpu/) implements the same table. All float/int pointers passed to ops are backend
- * memory obtained from ops->alloc; host data moves only through upload/download.
+ * memory obtained from ops->alloc; host data moves only through upload/download (and
+ * upload_async/upload_fence from host_alloc memory).
  *
  * Conventions for every op:
  *  - layout NCHW; shapes are given explicitly (descriptors below);
@@ -9,7 +10,7 @@
  *    accumulate) unless the name says accumulate;
  *  - a NULL gradient pointer means "not needed" (e.g. dx of the first layer);
  *  - ops cannot fail on valid arguments (assert on programmer errors); only alloc/upload/download
- *    return a status. */
+ *    and the feeding ops (host_alloc, upload_async, upload_fence) return a status (or NULL). */
 #ifndef WN_BACKEND_H
 #define WN_BACKEND_H
 
@@ -50,7 +51,7 @@ typedef struct wn_backend_ops {
     void (*fill)(void *ctx, float *x, size_t n, float v);
     void (*axpy)(void *ctx, size_t n, float a, const float *x, float *y); /* y += a*x */
     void (*add)(void *ctx, size_t n, const float *a, const float *b, float *y); /* y = a+b */
-    void (*sync)(void *ctx); /* wait for queued work (no-op on the CPU) */
+    void (*sync)(void *ctx); /* wait for queued work, copies included (no-op on the CPU) */
 
     /* ---- convolution: x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL, y (N,OC,OH,OW) ---- */
     void (*conv_forward)(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
@@ -129,6 +130,25 @@ typedef struct wn_backend_ops {
     void (*focal_xent)(void *ctx, int n, int k, const float *logits, const int32_t *labels,
                        const float *weight, const float *offset, float gamma, float *probs,
                        float *dlogits, double *loss_out);
+
+    /* ---- feeding: page-locked host memory and uploads that overlap compute ----
+     * host_alloc: host memory the backend can copy from asynchronously (cudaHostAlloc on the
+     * GPU, 64-byte aligned malloc on the CPU), any thread may read and write it; contents are
+     * undefined (not zero-filled); NULL on exhaustion. host_free(NULL) does nothing. */
+    void *(*host_alloc)(void *ctx, size_t bytes);
+    void (*host_free)(void *ctx, void *p);
+    /* upload_async: queues a copy of bytes from host_src (host_alloc memory) to dst (backend
+     * memory) on the backend's copy queue and returns without waiting for it. The copy starts
+     * after every op queued before this call has finished (so dst may be a buffer that earlier
+     * ops still read), and runs alongside the ops queued after it. Until the next upload_fence:
+     * no op may read or write dst, and the host must not write or free host_src. Returns a
+     * status (WN_ERUNTIME with the library's message when the copy cannot be queued). The CPU
+     * backend copies at once. */
+    int (*upload_async)(void *ctx, void *dst, const void *host_src, size_t bytes, wn_err *e);
+    /* upload_fence: waits on the host until every upload_async queued before it has completed;
+     * then their host buffers may be reused or freed, and every op (and download) queued after
+     * the fence sees the data. Returns a status (a failed copy). sync implies a fence. */
+    int (*upload_fence)(void *ctx, wn_err *e);
 } wn_backend_ops;
 
 typedef struct wn_backend {

@@ -6,7 +6,9 @@
  * with their (n, c, h, w) indices, so one run on a GPU machine tells everything.
  *
  * Covered: memory (zero-filled alloc, alloc(0), exhaustion gives NULL, round trips at odd
- * offsets, copy, fill, axpy, add, sync, a failing upload returns a status), convolution forward
+ * offsets, copy, fill, axpy, add, sync, a failing upload returns a status), feeding (pinned
+ * host_alloc, upload_async ordered after earlier ops and before ops after upload_fence, in-order
+ * copies, host buffers reusable after the fence, sync implies a fence), convolution forward
  * and backward (odd sizes, strides, padding, 1x1, 7x7, 11x11, batch 1, with and without bias, NULL
  * gradients), pooling (max with ties, average counting padding, global, windows without input
  * cells), dense, ReLU and leaky ReLU (zeros, in place), dropout (bit-identical masks), batch norm
@@ -272,6 +274,91 @@ static void test_memory(void) {
     FREE_BUFS(&a, &bb, &y);
 }
 
+/* ---------------------------------------------------------------- feeding */
+
+/* host_alloc/host_free, upload_async and upload_fence on both backends: the data arrives, the
+ * copy waits for an earlier op that still reads its destination, copies run in order, the host
+ * buffer may be rewritten after the fence without changing what arrived, ops after the fence
+ * see the data, and sync implies a fence. */
+static void put_async(wn_backend *b, void *dst, const void *src, size_t bytes) {
+    wn_err e = {0};
+    if (b->ops->upload_async(b->ctx, dst, src, bytes, &e) != WN_OK) {
+        fprintf(stderr, "upload_async to %s failed: %s\n", b->ops->name, e.msg);
+        exit(1);
+    }
+}
+
+static void fence(wn_backend *b) {
+    wn_err e = {0};
+    int rc = b->ops->upload_fence(b->ctx, &e);
+    CHECK_MSG(rc == WN_OK, "%s upload_fence: %s", b->ops->name, e.msg);
+}
+
+static void test_feeding(void) {
+    const size_t n = 65537;
+    wn_backend *be[2] = {&CPU, &GPU};
+    float *h[2][2];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            h[i][j] = be[i]->ops->host_alloc(be[i]->ctx, n * sizeof(float)); // (n)
+            CHECK_MSG(h[i][j] != NULL, "%s host_alloc of %zu floats", be[i]->ops->name, n);
+        }
+    void *z = GPU.ops->host_alloc(GPU.ctx, 0);
+    CHECK_MSG(z != NULL, "host_alloc(0) gives a valid pointer");
+    GPU.ops->host_free(GPU.ctx, z);
+    GPU.ops->host_free(GPU.ctx, NULL);
+    CHECK_MSG(GPU.ops->host_alloc(GPU.ctx, (size_t)1 << 60) == NULL,
+              "host_alloc of 2^60 bytes returns NULL");
+    buf a = b_rand(n, -2, 2), y = b_rand(n, -1, 1), old = b_poison(n), d = b_poison(n);
+    float *v0 = xmalloc(n * sizeof(float)), *v1 = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        v0[i] = 0.25f + wn_rng_uniform(&R);
+        v1[i] = -0.5f - wn_rng_uniform(&R);
+    }
+    for (int i = 0; i < 2; i++) {
+        wn_backend *b = be[i];
+        float *yb = i ? y.g : y.c, *ob = i ? old.g : old.c, *ab = i ? a.g : a.c, *db = i ? d.g : d.c;
+        memcpy(h[i][0], v0, n * sizeof(float));
+        memcpy(h[i][1], v1, n * sizeof(float));
+        /* an op queued before the upload still reads the destination: it sees the old y */
+        b->ops->copy(b->ctx, ob, yb, n * sizeof(float));
+        put_async(b, yb, h[i][0], n * sizeof(float));
+        /* two copies into one destination arrive in order: d ends up v1 */
+        put_async(b, db, h[i][0], n * sizeof(float));
+        put_async(b, db, h[i][1], n * sizeof(float));
+        fence(b);
+        fence(b); /* a second fence has nothing to wait for */
+        /* after the fence the host buffers are free again: rewriting them changes nothing */
+        memset(h[i][0], 0xFF, n * sizeof(float));
+        memset(h[i][1], 0xFF, n * sizeof(float));
+        b->ops->axpy(b->ctx, n, 0.5f, yb, ab); /* an op after the fence sees the upload */
+    }
+    compare_exact("upload_async", "earlier op reads old data", &old);
+    compare_exact("upload_async", "arrived (ops after fence)", &y);
+    compare_exact("upload_async", "two copies, in order", &d);
+    compare("upload_async", "axpy after the fence", &a, NULL, TOL_EXACT);
+    float *back = xmalloc(n * sizeof(float));
+    get(&GPU, back, y.g, n * sizeof(float));
+    CHECK_MSG(!memcmp(back, v0, n * sizeof(float)), "upload_async: the GPU holds the host data");
+    /* sync implies a fence; a partial upload at an offset */
+    memcpy(h[1][0], v1, n * sizeof(float));
+    put_async(&GPU, y.g + 3, h[1][0] + 1, (n - 5) * sizeof(float));
+    GPU.ops->sync(GPU.ctx);
+    memset(h[1][0], 0, n * sizeof(float));
+    get(&GPU, back, y.g, n * sizeof(float));
+    CHECK_MSG(!memcmp(back + 3, v1 + 1, (n - 5) * sizeof(float)) && !memcmp(back, v0, 3 * sizeof(float)),
+              "upload_async at an offset, completed by sync");
+    wn_err e = {0};
+    CHECK_MSG(GPU.ops->upload_async(GPU.ctx, y.g, h[1][0], 0, &e) == WN_OK, "an empty upload_async");
+    fence(&GPU);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) be[i]->ops->host_free(be[i]->ctx, h[i][j]);
+    free(v0);
+    free(v1);
+    free(back);
+    FREE_BUFS(&a, &y, &old, &d);
+}
+
 /* A failing upload returns a status with a message (run last: the context may be unusable). */
 static void test_bad_upload(void) {
     float h[4] = {1, 2, 3, 4};
@@ -280,6 +367,15 @@ static void test_bad_upload(void) {
     printf("upload to NULL: rc %d, \"%s\"\n", rc, e.msg);
     CHECK(rc == WN_ERUNTIME);
     CHECK(strstr(e.msg, "upload") != NULL);
+    float *p = GPU.ops->host_alloc(GPU.ctx, sizeof h);
+    CHECK(p != NULL);
+    memcpy(p, h, sizeof h);
+    wn_err ea = {0};
+    rc = GPU.ops->upload_async(GPU.ctx, NULL, p, sizeof h, &ea);
+    printf("upload_async to NULL: rc %d, \"%s\"\n", rc, ea.msg);
+    CHECK(rc == WN_ERUNTIME);
+    CHECK(strstr(ea.msg, "asynchronous upload") != NULL);
+    GPU.ops->host_free(GPU.ctx, p);
 }
 
 /* ---------------------------------------------------------------- convolution */
@@ -710,7 +806,7 @@ static void test_bad_label(void) {
 /* ---------------------------------------------------------------- table coverage */
 
 /* Entries of wn_backend_ops this test exercises (all of them when it was written). */
-enum { KNOWN_ENTRIES = 28 };
+enum { KNOWN_ENTRIES = 32 };
 
 static void test_coverage(void) {
     int entries = (int)((sizeof(wn_backend_ops) - sizeof(const char *)) / sizeof(void (*)(void)));
@@ -767,6 +863,7 @@ int main(int argc, char **argv) {
 
     PASS = "fp32"; /* strict fp32: FMA convolutions, timed algorithms, cuDNN pooling */
     test_memory();
+    test_feeding();
     test_conv(1);
     test_pool();
     test_dense();

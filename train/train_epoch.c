@@ -1,12 +1,25 @@
-/* train_epoch.c - one training epoch (the sampler's minibatches: assemble and augment on the
- * host, upload, forward, loss on the backend, backward, optimizer step with the scheduled
- * learning rate) and the evaluation-mode validation pass into a confusion matrix. */
+/* train_epoch.c - one training epoch and the evaluation-mode validation pass into a confusion
+ * matrix. The epoch's minibatches are assembled and augmented on the host by the prefetch thread
+ * (train_prefetch.c) into page-locked buffers; batch b+1 is uploaded (upload_async) into the
+ * other of two device buffers while batch b computes: forward, loss on the backend, the
+ * predictions downloaded before the backward pass is queued (so the host never waits for it),
+ * backward, optimizer step with the scheduled learning rate. Same numbers as the sequential loop:
+ * the producer draws the augmentation in batch order and hands the generator back. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "train_internal.h"
 #include "wn_modelnet.h"
 #include "wn_progress.h"
+
+/* Queues the upload of a prefetched batch into the device buffers x (B, C, H, W), y (B). */
+static int upload_batch(wn_backend *be, float *x, int32_t *y, const wn_prefetch_batch *pb,
+                        size_t sample, wn_err *e) {
+    int rc = be->ops->upload_async(be->ctx, x, pb->x, (size_t)pb->m * sample * sizeof(float), e);
+    if (!rc) rc = be->ops->upload_async(be->ctx, y, pb->y, (size_t)pb->m * sizeof(int32_t), e);
+    return rc;
+}
 
 int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int augment,
                  const char *label, wn_epoch_stats *st, wn_err *e) {
@@ -18,40 +31,64 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
     wn_sampler_epoch(smp, epoch, &r->rng, order);
     if (pool)
         for (int i = 0; i < n; i++) order[i] = pool[order[i]];
-    float *xh = wn_xmalloc((size_t)bs * sample * sizeof(float)); // (B, C, H, W)
     int32_t *yh = wn_xmalloc((size_t)bs * sizeof(int32_t));      // (B)
     float *ph = wn_xmalloc((size_t)bs * k * sizeof(float));      // (B, K)
-    float *xd = wn_balloc(be, (size_t)bs * sample, "input batch", e);   // (B, C, H, W)
-    int32_t *yd = ops->alloc(be->ctx, (size_t)bs * sizeof(int32_t));  // (B)
+    float *xd[2];   /* two device input buffers: batch b computes in xd[b & 1] */
+    int32_t *yd[2];
+    for (int i = 0; i < 2; i++) {
+        xd[i] = wn_balloc(be, (size_t)bs * sample, "input batch", e);          // (B, C, H, W)
+        yd[i] = ops->alloc(be->ctx, (size_t)bs * sizeof(int32_t));            // (B)
+    }
     float *pd = wn_balloc(be, (size_t)bs * k, "probabilities", e);      // (B, K)
     float *gd = wn_balloc(be, (size_t)bs * k, "logit gradients", e);    // (B, K)
     wn_augment aug = {r->cfg.crop, r->cfg.flip};
     int use_aug = augment && (aug.crop_pad > 0 || aug.flip);
-    int rc = (xd && yd && pd && gd) ? WN_OK : wn_err_set(e, WN_ERUNTIME, "out of %s memory", ops->name);
+    wn_fill_cache src = {&r->ctrain, r->mean, r->std, use_aug ? &aug : NULL};
+    int rc = (xd[0] && xd[1] && yd[0] && yd[1] && pd && gd)
+                 ? WN_OK
+                 : wn_err_set(e, WN_ERUNTIME, "out of %s memory", ops->name);
     double total = 0;
     long right = 0;
     char extra[64];
     wn_progress pr;
     wn_progress_start(&pr, label, "img", n, r->o->quiet);
-    int batches = (n + bs - 1) / bs;
+    int batches = (n + bs - 1) / bs, used = 0;
+    /* the producer owns r->rng from here to wn_prefetch_finish (nothing else draws from it) */
+    wn_prefetch *pf = NULL;
+    wn_prefetch_batch *cur = NULL;
+    if (!rc)
+        rc = wn_prefetch_start(&pf, be, order, n, bs, sample, wn_fill_from_cache, &src, &r->rng, e);
+    if (!rc && batches > 0 && !(rc = wn_prefetch_next(pf, &cur, e)))
+        rc = upload_batch(be, xd[0], yd[0], cur, sample, e);
     for (int b = 0; b < batches && !rc; b++) {
-        int s = b * bs, m = n - s < bs ? n - s : bs;
-        wn_batch_fill(&r->ctrain, order + s, m, r->mean, r->std, use_aug ? &aug : NULL, &r->rng, xh, yh);
-        if ((rc = ops->upload(be->ctx, xd, xh, (size_t)m * sample * sizeof(float), e))) break;
-        if ((rc = ops->upload(be->ctx, yd, yh, (size_t)m * sizeof(int32_t), e))) break;
+        int s = b * bs, m = cur->m;
+        float *x = xd[b & 1];
+        int32_t *y = yd[b & 1];
+        /* batch b is on the device; its host buffers go back to the producer */
+        if ((rc = ops->upload_fence(be->ctx, e))) break;
+        memcpy(yh, cur->y, (size_t)m * sizeof(int32_t));
+        wn_prefetch_release(pf);
+        /* batch b+1 uploads into the other buffers while batch b computes */
+        if (b + 1 < batches) {
+            if ((rc = wn_prefetch_next(pf, &cur, e))) break;
+            if ((rc = upload_batch(be, xd[(b + 1) & 1], yd[(b + 1) & 1], cur, sample, e))) break;
+        }
+        used = b + 1;
         uint64_t seed = r->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)r->opt.step;
-        const float *logits = wn_net_forward(&r->net, m, xd, 1, seed); // (m, K)
+        const float *logits = wn_net_forward(&r->net, m, x, 1, seed); // (m, K)
         double l = 0;
-        if ((rc = wn_loss_batch(&r->loss, m, yh, logits, yd, pd, gd, &l, e))) break;
+        if ((rc = wn_loss_batch(&r->loss, m, yh, logits, y, pd, gd, &l, e))) break;
         if (!isfinite(l)) {
             rc = wn_err_set(e, WN_ERUNTIME,
                             "epoch %d batch %d: the loss is %g; training diverged (try a smaller --lr)",
                             epoch + 1, b + 1, l);
             break;
         }
-        wn_net_backward(&r->net, m, xd, gd);
-        wn_optim_step(&r->opt, wn_train_lr(&r->cfg, epoch + (double)b / batches));
+        /* the loss op has waited for the forward pass: the predictions are ready, and reading
+         * them now does not wait for the backward pass queued next */
         if ((rc = ops->download(be->ctx, ph, pd, (size_t)m * k * sizeof(float), e))) break;
+        wn_net_backward(&r->net, m, x, gd);
+        wn_optim_step(&r->opt, wn_train_lr(&r->cfg, epoch + (double)b / batches));
         for (int i = 0; i < m; i++) {
             int best = 0;
             for (int j = 1; j < k; j++)
@@ -63,15 +100,23 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
         snprintf(extra, sizeof extra, "loss %.4f", total / (s + m));
         wn_progress_update(&pr, s + m, extra);
     }
+    if (pf) {
+        /* no upload may still read the ring when it is freed */
+        wn_err fe = {0};
+        int frc = ops->upload_fence(be->ctx, &fe);
+        if (frc && !rc) rc = wn_err_set(e, frc, "%s", fe.msg);
+        wn_prefetch_finish(pf, used, &r->rng);
+    }
     double secs = wn_progress_end(&pr);
     st->loss = n ? total / n : 0;
     st->accuracy = n ? (double)right / n : 0;
     st->images_per_s = secs > 0 ? n / secs : 0;
-    if (xd) ops->free(be->ctx, xd);
-    if (yd) ops->free(be->ctx, yd);
+    for (int i = 0; i < 2; i++) {
+        if (xd[i]) ops->free(be->ctx, xd[i]);
+        if (yd[i]) ops->free(be->ctx, yd[i]);
+    }
     if (pd) ops->free(be->ctx, pd);
     if (gd) ops->free(be->ctx, gd);
-    free(xh);
     free(yh);
     free(ph);
     free(order);

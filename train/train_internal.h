@@ -51,6 +51,46 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
 int wn_run_validate(wn_run *r, const wn_cache *cache, const int *ids, int count,
                     wn_confusion *cm, double *loss, wn_err *e);
 
+/* ---- train_prefetch.c: the batch producer of an epoch (one thread, a ring of host buffers) ---- */
+enum { WN_PREFETCH_DEPTH = 3 }; /* batches in the ring: one uploading, up to two made ahead */
+/* Fills x (m, C, H, W) and y (m) for the photos ids[0..m), drawing any randomness from rng;
+ * returns a status (and sets e) when the batch cannot be made. Runs on the producer thread. */
+typedef int (*wn_batch_fill_fn)(void *arg, const int *ids, int m, wn_rng *rng, float *x,
+                                int32_t *y, wn_err *e);
+/* The training fill: wn_batch_fill from a decoded cache (arg is a wn_fill_cache). */
+typedef struct wn_fill_cache {
+    const wn_cache *cache;        /* not owned; nothing else is */
+    const float *mean, *std;      /* (C) normalisation */
+    const wn_augment *aug;        /* NULL: no augmentation */
+} wn_fill_cache;
+int wn_fill_from_cache(void *arg, const int *ids, int m, wn_rng *rng, float *x, int32_t *y,
+                       wn_err *e);
+/* One batch of the ring: valid from wn_prefetch_next until its wn_prefetch_release. */
+typedef struct wn_prefetch_batch {
+    int index, m;                 /* batch number in the epoch (0-based), photos in it */
+    float *x;                     /* (batch, C, H, W) host_alloc memory, owned by the prefetcher */
+    int32_t *y;                   /* (batch) labels, same owner */
+} wn_prefetch_batch;
+typedef struct wn_prefetch wn_prefetch;
+/* Starts the producer for the epoch order[0..n) (not copied: it must outlive the prefetcher) in
+ * batches of `batch` photos (the last one may be partial) of sample floats each. The producer
+ * starts from a copy of *rng and owns it until wn_prefetch_finish: nothing else may draw from
+ * the caller's generator meanwhile. On failure nothing is left behind. */
+int wn_prefetch_start(wn_prefetch **p, wn_backend *be, const int *order, int n, int batch,
+                      size_t sample, wn_batch_fill_fn fill, void *fill_arg, const wn_rng *rng,
+                      wn_err *e);
+/* Waits for the next batch in epoch order. Fails with the producer's error (e) once the batches
+ * made before the failure are taken. At most WN_PREFETCH_DEPTH batches may be taken and not
+ * released. */
+int wn_prefetch_next(wn_prefetch *p, wn_prefetch_batch **batch, wn_err *e);
+/* Gives the oldest taken batch's buffers back to the producer: call it when the host memory is
+ * no longer read, i.e. after the backend's upload_fence for its upload. */
+void wn_prefetch_release(wn_prefetch *p);
+/* Stops the producer (at any point of the epoch), joins it, frees the ring (fence any upload
+ * from it first) and p, and sets *rng (when not NULL) to the generator's state after the first
+ * `used` batches (used <= batches taken): the state the sequential loop would have. */
+void wn_prefetch_finish(wn_prefetch *p, int used, wn_rng *rng);
+
 /* ---- train_resume.c ---- */
 int wn_run_save_state(wn_run *r, int epoch, wn_err *e);
 int wn_run_load_state(wn_run *r, wn_err *e);

@@ -1,6 +1,8 @@
 /* cpu_backend.c - the CPU backend: its ops table, context creation and destruction, and the
  * memory ops (host memory: alloc is zero-filled and 64-byte aligned, upload/download/copy are
- * memcpy). The numeric ops live in the other cpu_*.c files (cpu_ops.h). */
+ * memcpy; host_alloc is the same memory unfilled, upload_async a memcpy done at once, so
+ * upload_fence has nothing to wait for). The numeric ops live in the other cpu_*.c files
+ * (cpu_ops.h). */
 #include <cblas.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -60,6 +62,30 @@ static void cpu_copy(void *ctx, void *dst, const void *src, size_t bytes) {
 
 static void cpu_sync(void *ctx) { (void)ctx; }
 
+/* Host memory is all the CPU backend has: 64-byte aligned, not zero-filled. */
+static void *cpu_host_alloc(void *ctx, size_t bytes) {
+    (void)ctx;
+    size_t cap = (bytes + 63) / 64 * 64;
+    if (cap < bytes) return NULL; /* overflow */
+    return aligned_alloc(64, cap ? cap : 64);
+}
+
+static void cpu_host_free(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+
+/* The copy is done when this returns; the fence then has nothing to wait for. */
+static int cpu_upload_async(void *ctx, void *dst, const void *host_src, size_t bytes, wn_err *e) {
+    return cpu_upload(ctx, dst, host_src, bytes, e);
+}
+
+static int cpu_upload_fence(void *ctx, wn_err *e) {
+    (void)ctx;
+    (void)e;
+    return WN_OK;
+}
+
 static const wn_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -90,6 +116,10 @@ static const wn_backend_ops cpu_ops = {
     .sgd_update = wn_cpu_sgd_update,
     .adam_update = wn_cpu_adam_update,
     .focal_xent = wn_cpu_focal_xent,
+    .host_alloc = cpu_host_alloc,
+    .host_free = cpu_host_free,
+    .upload_async = cpu_upload_async,
+    .upload_fence = cpu_upload_fence,
 };
 
 /* Cores this process may run on (its affinity mask, e.g. under Slurm or mpirun pinning), else

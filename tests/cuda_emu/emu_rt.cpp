@@ -8,6 +8,13 @@
 // checked against the algorithm's), FindEx/Get_v7 (three pretend algorithms: one needing 1 MiB of
 // workspace, one non-deterministic; FindEx scribbles on its output), AddTensor, pooling forward
 // (max ignores padding, average counts it). A mismatch prints "EMU ..." and fails the call.
+// Streams and events: the compute stream (the one given to cuDNN/cuBLAS) runs everything at once,
+// but a host-to-device copy on any other stream (the copy stream) is deferred until an event
+// recorded after it is waited for (cudaEventSynchronize, cudaStreamWaitEvent) or its stream is
+// synchronised, and then reads the host memory: compute that reads the destination without
+// waiting sees the old contents, and a host buffer rewritten before the wait is what gets
+// copied, so a missing fence shows as wrong numbers. Such copies must come from cudaHostAlloc
+// memory (pinned), and a wait on an event never created or already destroyed fails.
 #include <barrier>
 #include <condition_variable>
 #include <cblas.h>
@@ -20,6 +27,7 @@
 #include <vector>
 #include <cmath>
 #include <cfloat>
+#include <map>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -151,9 +159,68 @@ cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes *a, const void *) {
     memset(a, 0, sizeof *a);
     return cudaSuccess;
 }
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (cudaStream_t)0x5; return cudaSuccess; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+// ---- streams, deferred copies, events (see the top of the file)
+static std::set<cudaStream_t> compute_streams;   // given to cuDNN or cuBLAS
+static std::map<void *, size_t> pinned;          // cudaHostAlloc blocks
+struct deferred { void *d; const void *s; size_t n; cudaStream_t st; long seq; };
+static std::vector<deferred> pending;
+static long copy_seq, stream_count;
+struct CUevent_st { bool recorded = false; cudaStream_t st = nullptr; long seq = 0; };
+static std::set<cudaEvent_t> events;
+
+static bool in_pinned(const void *p, size_t n) {
+    auto it = pinned.upper_bound((void *)p);
+    if (it == pinned.begin()) return false;
+    --it;
+    return (const char *)p >= (const char *)it->first &&
+           (const char *)p + n <= (const char *)it->first + it->second;
+}
+// Runs the deferred copies of stream st (nullptr: every stream) queued before seq, in order.
+static void flush(cudaStream_t st, long seq) {
+    std::vector<deferred> keep;
+    for (auto &c : pending)
+        if ((!st || c.st == st) && c.seq < seq) memmove(c.d, c.s, c.n);
+        else keep.push_back(c);
+    pending.swap(keep);
+}
+static bool live_event(cudaEvent_t e) {
+    if (events.count(e)) return true;
+    fprintf(stderr, "EMU: event %p was never created or is destroyed\n", (void *)e);
+    return false;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) {
+    *s = (cudaStream_t)(uintptr_t)(0x100 + 0x10 * ++stream_count);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t s) { flush(s, copy_seq + 1); return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t s) { flush(s, copy_seq + 1); compute_streams.erase(s); return cudaSuccess; }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned) { *e = new CUevent_st(); events.insert(*e); return cudaSuccess; }
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    if (!live_event(e)) { last = cudaErrorInvalidResourceHandle; return last; }
+    events.erase(e);
+    delete e;
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
+    if (!live_event(e)) { last = cudaErrorInvalidResourceHandle; return last; }
+    e->recorded = true;
+    e->st = s;
+    e->seq = copy_seq + 1; // after every copy queued so far
+    return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+    if (!live_event(e)) { last = cudaErrorInvalidResourceHandle; return last; }
+    if (e->recorded) flush(e->st, e->seq);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t e, unsigned) { return cudaEventSynchronize(e); }
+cudaError_t cudaHostAlloc(void **p, size_t n, unsigned) {
+    if (n > EMU_TOTAL) { last = cudaErrorMemoryAllocation; return last; }
+    *p = aligned_alloc(64, (n + 63) / 64 * 64);
+    memset(*p, 0xCD, (n + 63) / 64 * 64); // garbage, like fresh memory
+    pinned[*p] = n;
+    return cudaSuccess;
+}
 cudaError_t cudaMalloc(void **p, size_t n) {
     if (n > EMU_TOTAL) { last = cudaErrorMemoryAllocation; return last; }
     *p = aligned_alloc(256, (n + 255) / 256 * 256);
@@ -165,19 +232,34 @@ cudaError_t cudaMalloc(void **p, size_t n) {
 }
 cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
+    flush(nullptr, copy_seq + 1); // cudaFree synchronises the device
     std::lock_guard<std::mutex> g(live_mu);
     if (!live.erase(p)) { fprintf(stderr, "EMU: cudaFree of unknown %p\n", p); abort(); }
     free(p);
     return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void **p, size_t n) { *p = malloc(n); return cudaSuccess; }
-cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
-cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k, cudaStream_t) {
+cudaError_t cudaFreeHost(void *p) {
+    flush(nullptr, copy_seq + 1); // synchronises the device, like cudaFree
+    pinned.erase(p);
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k, cudaStream_t st) {
     if (!d || !s) { last = cudaErrorInvalidValue; return last; }
     if ((k == cudaMemcpyHostToDevice && !is_dev(d)) || (k == cudaMemcpyDeviceToHost && !is_dev(s)) ||
         (k == cudaMemcpyDeviceToDevice && (!is_dev(s) || !is_dev(d)))) {
         fprintf(stderr, "EMU: cudaMemcpyAsync kind %d with a pointer of the wrong side\n", (int)k);
         abort();
+    }
+    if (k == cudaMemcpyHostToDevice && !compute_streams.count(st)) {
+        if (!in_pinned(s, n)) {
+            fprintf(stderr, "EMU: asynchronous copy of %zu bytes on a copy stream from host memory "
+                    "that is not from cudaHostAlloc\n", n);
+            abort();
+        }
+        pending.push_back({d, s, n, st, ++copy_seq});
+        return cudaSuccess;
     }
     memmove(d, s, n);
     return cudaSuccess;
@@ -199,7 +281,7 @@ cudaError_t cudaDriverGetVersion(int *v) { *v = 13000; return cudaSuccess; }
 extern "C" {
 cublasStatus_t cublasCreate_v2(cublasHandle_t *h) { *h = (cublasHandle_t)0x7; return CUBLAS_STATUS_SUCCESS; }
 cublasStatus_t cublasDestroy_v2(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetStream_v2(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetStream_v2(cublasHandle_t, cudaStream_t s) { compute_streams.insert(s); return CUBLAS_STATUS_SUCCESS; }
 cublasStatus_t cublasGetVersion_v2(cublasHandle_t, int *v) { *v = 130000; return CUBLAS_STATUS_SUCCESS; }
 const char *cublasGetStatusString(cublasStatus_t) { return "emulated cuBLAS status"; }
 const char *cublasGetStatusName(cublasStatus_t) { return "CUBLAS_STATUS_?"; }
@@ -282,7 +364,7 @@ void cudnnGetLastErrorString(char *m, size_t n) { snprintf(m, n, "%s", last_msg)
 size_t cudnnGetVersion(void) { return CUDNN_MAJOR * 10000 + 1400; }
 cudnnStatus_t cudnnCreate(cudnnHandle_t *h) { *h = new cudnnContext(); return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { delete h; return CUDNN_STATUS_SUCCESS; }
-cudnnStatus_t cudnnSetStream(cudnnHandle_t, cudaStream_t) { return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetStream(cudnnHandle_t, cudaStream_t s) { compute_streams.insert(s); return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { *d = new cudnnTensorStruct(); return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c, int h, int w) {
