@@ -25,7 +25,7 @@ fi
 echo "== 1. train: $photos/train -> $out/model.wnet"
 "$wn" train --config "$root/samples/nets/fmnist_small.ini" --data "$photos/train" \
   --val "$photos/val" --out "$out/model.wnet" --epochs 8 \
-  --loss bayesian --sampler stratified --crop 2 --flip 1 --schedule cosine
+  --loss logit-adjusted --sampler stratified --crop 2 --flip 1 --schedule cosine
 "$wn" info "$out/model.wnet" | head -12
 
 echo "== 2. calibrate: $photos/calib -> $out/calibrated.wnet"
