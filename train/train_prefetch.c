@@ -86,6 +86,16 @@ static void ring_free(wn_prefetch *p) {
     }
 }
 
+/* Frees a producer whose thread is not running (never started, or joined). */
+static void destroy(wn_prefetch *p) {
+    pthread_cond_destroy(&p->cv_free);
+    pthread_cond_destroy(&p->cv_ready);
+    pthread_mutex_destroy(&p->mu);
+    ring_free(p);
+    free(p->states);
+    free(p);
+}
+
 int wn_prefetch_start(wn_prefetch **out, wn_backend *be, const int *order, int n, int batch,
                       size_t sample, wn_batch_fill_fn fill, void *fill_arg, const wn_rng *rng,
                       wn_err *e) {
@@ -122,12 +132,7 @@ int wn_prefetch_start(wn_prefetch **out, wn_backend *be, const int *order, int n
     int prc = pthread_create(&p->thread, NULL, producer_main, p);
     if (prc != 0) {
         wn_err_set(e, WN_ERUNTIME, "cannot start the batch producer thread: %s", strerror(prc));
-        pthread_cond_destroy(&p->cv_free);
-        pthread_cond_destroy(&p->cv_ready);
-        pthread_mutex_destroy(&p->mu);
-        ring_free(p);
-        free(p->states);
-        free(p);
+        destroy(p);
         return WN_ERUNTIME;
     }
     *out = p;
@@ -168,10 +173,5 @@ void wn_prefetch_finish(wn_prefetch *p, int used, wn_rng *rng) {
     pthread_join(p->thread, NULL);
     assert(used >= 0 && used <= p->taken && "used counts batches taken by wn_prefetch_next");
     if (rng) *rng = p->states[used];
-    pthread_cond_destroy(&p->cv_free);
-    pthread_cond_destroy(&p->cv_ready);
-    pthread_mutex_destroy(&p->mu);
-    ring_free(p);
-    free(p->states);
-    free(p);
+    destroy(p);
 }
