@@ -115,6 +115,7 @@ step build 240 "$LOG" cmake --build "$B" -j"$(nproc)"
 step test_gpu_table 30 "$TESTS" "$B/tests/test_gpu_table"
 step test_gpu_parity 150 "$TESTS" env WN_TEST_VERBOSE=1 "$B/tests/test_gpu_parity"
 step test_gpu_train 90 "$TESTS" "$B/tests/test_gpu_train"
+step test_gpu_classify 60 "$TESTS" "$B/tests/test_gpu_classify"
 grep -E "MISMATCH|FAIL|CHECK failed|OUTSIDE|passed, " "$TESTS" | head -60 | tee -a "$LOG"
 
 # ---- benchmarks: weldnet, then PyTorch in the same run
@@ -128,6 +129,8 @@ if [[ -f $ts ]]; then
 else
   status+=("torch_speed: not run (torch_speed.py not found: carry .device)")
 fi
+# classify end to end on the GPU (issue 5: ResNet-18, 640x480 and 1280x960 JPEG folders)
+step classify_gpu 120 "$LOG" bash "$root/bench/classify_gpu.sh" --build "$B"
 # with what time is left: the whole suite with the GPU present (the CLI tests then train on it),
 # ResNet-18 with cuDNN's non-deterministic algorithms allowed (PyTorch's default), and with
 # cuDNN's heuristic choice (what weldnet train uses)
@@ -142,5 +145,7 @@ step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only re
   echo "== steps"
   printf '  %s\n' "${status[@]}"
   echo "== total $(($(date +%s) - start))s"
+  echo "== classify (issue 5; goal 4,000 photos/s with ResNet-18)"
+  grep -E "^  .* photos/s \(|FAILED" "$LOG" | grep -iE "resnet|small net" || echo "  (no classify figures)"
 } | tee -a "$LOG"
 python3 "$root/bench/gpu_table.py" "$OUT" 2>&1 | tee -a "$LOG"

@@ -2,7 +2,8 @@
  * another kind, an uncalibrated model without --threshold), takes its calibration (the priors
  * to divide out and the thresholds), names it (file stem, CRC-32 of the file), builds its net on
  * the shared backend, and runs batched inference on photos of the pipeline's ring:
- * normalise (wn_batch_fill), forward, softmax, divide by the priors (wn_decide.h). */
+ * normalise (wn_batch_fill) into page-locked memory (host_alloc), upload (upload_async and its
+ * fence), forward, softmax, divide by the priors (wn_decide.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,12 @@ static int load_one(wn_cls_models *ms, int i, const char *path, double threshold
     if (s == ms->n_specs) ms->spec[ms->n_specs++] = (wn_cls_spec){d->in_c, d->in_h, d->in_w};
     m->spec = s;
     size_t per = (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
-    m->x_host = wn_xmalloc((size_t)ms->batch * per * sizeof(float));
+    /* page-locked on the GPU (one DMA copy per batch, no staging through pageable memory) */
+    size_t xbytes = (size_t)ms->batch * per * sizeof(float);
+    m->x_host = ms->be.ops->host_alloc(ms->be.ctx, xbytes);
+    if (!m->x_host)
+        return wn_err_set(e, WN_ERUNTIME, "%s: out of host memory allocating the %zu-byte input batch",
+                          path, xbytes);
     m->probs = wn_xmalloc((size_t)ms->batch * (size_t)m->k * sizeof(float));
     m->x_dev = wn_balloc(&ms->be, (size_t)ms->batch * per, "input batch", e);
     m->p_dev = wn_balloc(&ms->be, (size_t)ms->batch * (size_t)m->k, "probabilities", e);
@@ -192,8 +198,9 @@ int wn_cls_models_infer(wn_cls_models *ms, int mi, const uint8_t *pix, int ring,
     wn_cache view = {.n = ring, .c = s->c, .h = s->h, .w = s->w, .pix = (uint8_t *)pix};
     size_t per = (size_t)s->c * (size_t)s->h * (size_t)s->w;
     wn_batch_fill(&view, ids, n, m->m.mean, m->m.std, NULL, NULL, m->x_host, NULL);
-    int rc = ops->upload(ctx, m->x_dev, m->x_host, (size_t)n * per * sizeof(float), e);
-    if (rc) return rc;
+    int rc = ops->upload_async(ctx, m->x_dev, m->x_host, (size_t)n * per * sizeof(float), e);
+    if (rc == WN_OK) rc = ops->upload_fence(ctx, e);
+    if (rc) return wn_err_prefix(e, "%s", m->path);
     const float *logits = wn_net_forward(&m->net, n, m->x_dev, 0, 0); /* (n, K) */
     ops->softmax(ctx, n, m->k, logits, m->p_dev);
     rc = ops->download(ctx, m->probs, m->p_dev, (size_t)n * (size_t)m->k * sizeof(float), e);
@@ -214,7 +221,7 @@ void wn_cls_models_free(wn_cls_models *ms) {
         free(m->id);
         free(m->priors);
         free(m->thr);
-        free(m->x_host);
+        if (m->x_host) ms->be.ops->host_free(ms->be.ctx, m->x_host);
         free(m->probs);
     }
     free(ms->m);

@@ -6,7 +6,7 @@
 # of the backend without a GPU; says nothing about real cuDNN algorithms, speed, or races that only
 # a GPU shows. Not part of ctest: it takes minutes (test_gpu_parity about 4 on 2 cores).
 # BUILD_DIR: a configured build with the CUDA backend (its libweldnet_core.a is linked; default
-# build-gpu-asan). TESTs: tests/test_*.c files (default: table, parity, train; test_prefetch.c
+# build-gpu-asan). TESTs: tests/test_*.c files (default: table, parity, train, classify; test_prefetch.c
 # also runs its CUDA part here).
 # Needs g++ with C++20 (<barrier>), python3, OpenBLAS. Output: $TMPDIR/weldnet_cuda_emu/.
 set -euo pipefail
@@ -15,7 +15,8 @@ here=$root/tests/cuda_emu
 build=${1:-$root/build-gpu-asan}
 shift || true
 tests=("$@")
-((${#tests[@]})) || tests=("$root/tests/test_gpu_table.c" "$root/tests/test_gpu_parity.c" "$root/tests/test_gpu_train.c")
+((${#tests[@]})) || tests=("$root/tests/test_gpu_table.c" "$root/tests/test_gpu_parity.c" "$root/tests/test_gpu_train.c"
+                    "$root/tests/test_gpu_classify.c")
 out=${TMPDIR:-/tmp}/weldnet_cuda_emu
 mkdir -p "$out"
 cu=$(dirname "$(command -v nvcc)")/../include
@@ -40,7 +41,7 @@ gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/tests" -c "$root/tests/wn
 rc=0
 for t in "${tests[@]}"; do
   n=$(basename "$t" .c)
-  gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/src" -I"$root/gpu" -I"$root/train" -I"$root/tests" -I"$ob" -c "$t" -o "$out/$n.o"
+  gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/src" -I"$root/gpu" -I"$root/train" -I"$root/deploy" -I"$root/calibrate" -I"$root/tests" -I"$ob" -c "$t" -o "$out/$n.o"
   g++ "${san[@]}" "$out/$n.o" "$out/wn_test.o" "${objs[@]}" "$build/libweldnet_core.a" \
     -lopenblas -ljpeg -lpng -lz -linih -lcsv -lm -lpthread -o "$out/$n"
   echo "== $n (emulated GPU; log $out/$n.log)"
