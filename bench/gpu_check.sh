@@ -146,6 +146,6 @@ step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only re
   printf '  %s\n' "${status[@]}"
   echo "== total $(($(date +%s) - start))s"
   echo "== classify (issue 5; goal 4,000 photos/s with ResNet-18)"
-  grep -E "^  .* photos/s \(|FAILED" "$LOG" | grep -iE "resnet|small net" || echo "  (no classify figures)"
+  grep -E "^  .* photos/s \(|FAILED" "$LOG" | grep -iE "resnet|decode-bound" || echo "  (no classify figures)"
 } | tee -a "$LOG"
 python3 "$root/bench/gpu_table.py" "$OUT" 2>&1 | tee -a "$LOG"
