@@ -72,6 +72,9 @@ void wn_cache_stats(const wn_cache *cache, float *mean, float *std);
 typedef struct wn_augment {
     int crop_pad; /* random crop: pad each side by crop_pad zeros, crop back to H x W (0 = off) */
     int flip;     /* random horizontal flip with probability 0.5 */
+    int cutout;   /* Cutout (DeVries and Taylor 2017): a cutout x cutout square at a random centre
+                   * (clipped at the borders) set to 0 after normalisation, i.e. to the mean
+                   * (0 = off) */
 } wn_augment;
 
 /* Fills x (count, C, H, W) with normalised floats ((pix/255 - mean)/std per channel) and y

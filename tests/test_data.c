@@ -633,14 +633,14 @@ static void test_stats_batch(void) {
     int exact = 1;
     for (int i = 0; i < 3; i++) exact &= matches(&c, ids[i], x + i * HC * HH * HW, 0, 0, 0, 0, nm, ns);
     CHECK(exact);
-    wn_augment off = {0, 0};
+    wn_augment off = {0, 0, 0};
     float x2[3 * HC * HH * HW];
     wn_batch_fill(&c, ids, 3, nm, ns, &off, NULL, x2, y);
     CHECK(memcmp(x, x2, sizeof x) == 0);
 
     /* crop + flip: every offset and both flips appear, each output is exactly one of them */
     const int pad = 2, side = 2 * pad + 1;
-    wn_augment aug = {pad, 1};
+    wn_augment aug = {pad, 1, 0};
     wn_rng rng;
     wn_rng_seed(&rng, 9, 1);
     int seen[5][5][2] = {{{0}}}, unexplained = 0, centred_ok = 1;
@@ -676,7 +676,7 @@ static void test_stats_batch(void) {
     /* (matches() reads a zero pixel outside the photo: padding is normalised black) */
 
     /* flip only: exact mirror or unchanged */
-    wn_augment fl = {0, 1};
+    wn_augment fl = {0, 1, 0};
     int mirrored = 0, same = 0, other = 0;
     for (int t = 0; t < 200; t++) {
         int id = 0;
@@ -687,6 +687,44 @@ static void test_stats_batch(void) {
         else other++;
     }
     CHECK(mirrored > 50 && same > 50 && other == 0);
+
+    /* Cutout 3 (alone, then after crop + flip): each output is the photo without Cutout (drawn
+     * from a copy of the generator, which Cutout's two later draws do not disturb) with exactly
+     * the clipped 3x3 square of one centre set to 0 in every channel, and every centre occurs.
+     * (No normalised pixel of this cache is 0: v/255 - 0.25 and - 0.5 never vanish.) */
+    for (int with_crop = 0; with_crop < 2; with_crop++) {
+        enum { CUT = 3 };
+        wn_augment cu = {with_crop ? pad : 0, with_crop, CUT}, base = {with_crop ? pad : 0, with_crop, 0};
+        int centres[HH][HW] = {{0}}, bad = 0;
+        for (int t = 0; t < 1200; t++) {
+            int id = t & 1;
+            float xa[HC * HH * HW], xb[HC * HH * HW];
+            wn_rng before = rng;
+            wn_batch_fill(&c, &id, 1, nm, ns, &cu, &rng, xa, y);
+            wn_batch_fill(&c, &id, 1, nm, ns, &base, &before, xb, y);
+            int found = -1;
+            for (int cy = 0; cy < HH && found < 0; cy++)
+                for (int cx = 0; cx < HW && found < 0; cx++) {
+                    int ok = 1;
+                    for (int ch = 0; ch < HC; ch++)
+                        for (int r = 0; r < HH; r++)
+                            for (int q = 0; q < HW; q++) {
+                                int in = r >= cy - CUT / 2 && r < cy - CUT / 2 + CUT && q >= cx - CUT / 2 &&
+                                         q < cx - CUT / 2 + CUT;
+                                float v = xa[(ch * HH + r) * HW + q], w = xb[(ch * HH + r) * HW + q];
+                                ok &= in ? v == 0.0f : v == w;
+                            }
+                    if (ok) found = cy * HW + cx;
+                }
+            if (found < 0) bad++;
+            else centres[found / HW][found % HW]++;
+        }
+        CHECK_MSG(bad == 0, "cutout (crop %d): %d outputs are not the photo with one square cut out", with_crop, bad);
+        int every = 1;
+        for (int r = 0; r < HH; r++)
+            for (int q = 0; q < HW; q++) every &= centres[r][q] > 0;
+        CHECK_MSG(every, "cutout (crop %d): not every centre occurred", with_crop);
+    }
 
     /* reproducible for a seed */
     float xa[3 * HC * HH * HW], xb[3 * HC * HH * HW], xc[3 * HC * HH * HW];

@@ -34,7 +34,7 @@ typedef struct wn_train_cfg {
     double warmup;               /* linear warm-up length in epochs (0 = none) */
     uint64_t seed;
     double val_split;            /* share of train sent to validation when no --val */
-    int crop, flip;              /* augmentation: random crop padding, horizontal flip */
+    int crop, flip, cutout;      /* augmentation: random crop padding, horizontal flip, Cutout side */
     int threads;                 /* CPU threads, 0 = all cores */
     int select;                  /* metric that picks the best checkpoint: WN_SELECT_* */
     int patience;                /* early stopping after N epochs without improvement (0 = off) */

@@ -1,16 +1,61 @@
 /* batch.c - minibatch assembly from the decoded cache: normalisation ((pix/255 - mean)/std per
  * channel, through a 256-entry table per channel) with optional random crop of the zero-padded
- * photo and random horizontal flip. Per photo the draws are, in this order: dy, dx (when
- * crop_pad > 0), then the flip (when flip), so runs are reproducible from the rng state. */
+ * photo, random horizontal flip and Cutout (a square set to 0 after normalisation). Per photo
+ * the draws are, in this order: dy, dx (when crop_pad > 0), the flip (when flip), then the
+ * square's centre row and column (when cutout > 0), so runs are reproducible from the rng state
+ * (and runs without cutout draw exactly as they did before it existed). */
 #include <assert.h>
 #include <stdlib.h>
 
 #include "wn_data.h"
 
+/* dst (C, H, W) = the photo src (C, H, W) through the tables lut (C, 256), shifted by the crop
+ * offset (dy, dx) of the zero-padded photo and mirrored when flip. Output (r, q) reads padded
+ * (r + dy, q' + dx), i.e. photo (r + dy - pad, q' + dx - pad), with q' = W-1-q when flipped;
+ * outside the photo it reads a zero pixel. */
+static void place(float *dst, const uint8_t *src, const float *lut, int C, int H, int W, int pad,
+                  int dy, int dx, int flip) {
+    size_t plane = (size_t)H * W;
+    for (int c = 0; c < C; c++) {
+        const float *l = lut + c * 256;
+        const uint8_t *sp = src + c * plane;
+        float *dp = dst + c * plane;
+        if (!pad && !flip) {
+            for (size_t k = 0; k < plane; k++) dp[k] = l[sp[k]];
+            continue;
+        }
+        for (int r = 0; r < H; r++) {
+            int sr = r + dy - pad;
+            if (sr < 0 || sr >= H) {
+                for (int q = 0; q < W; q++) dp[(size_t)r * W + q] = l[0];
+                continue;
+            }
+            for (int q = 0; q < W; q++) {
+                int sq = (flip ? W - 1 - q : q) + dx - pad;
+                dp[(size_t)r * W + q] = (sq >= 0 && sq < W) ? l[sp[(size_t)sr * W + sq]] : l[0];
+            }
+        }
+    }
+}
+
+/* Sets the size x size square whose centre is (cy, cx) (rows cy - size/2 .. cy - size/2 + size - 1,
+ * clipped to the photo) to 0 in every channel of x (C, H, W). */
+static void cutout_square(float *x, int C, int H, int W, int size, int cy, int cx) {
+    int r0 = cy - size / 2, q0 = cx - size / 2;
+    int r1 = r0 + size, q1 = q0 + size;
+    if (r0 < 0) r0 = 0;
+    if (q0 < 0) q0 = 0;
+    if (r1 > H) r1 = H;
+    if (q1 > W) q1 = W;
+    for (int c = 0; c < C; c++)
+        for (int r = r0; r < r1; r++)
+            for (int q = q0; q < q1; q++) x[((size_t)c * H + r) * W + q] = 0.0f;
+}
+
 void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float *mean,
                    const float *std, const wn_augment *aug, wn_rng *rng, float *x, int32_t *y) {
     int C = cache->c, H = cache->h, W = cache->w;
-    size_t plane = (size_t)H * W, per = (size_t)C * plane;
+    size_t per = (size_t)C * H * W;
     float *lut = wn_xmalloc((size_t)(C > 0 ? C : 1) * 256 * sizeof(float)); /* (C, 256) */
     for (int c = 0; c < C; c++) {
         float s = std[c] > 0 ? std[c] : 1.0f;
@@ -18,7 +63,8 @@ void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float
     }
     int pad = aug && aug->crop_pad > 0 ? aug->crop_pad : 0;
     int flip_on = aug && aug->flip;
-    assert(!(pad || flip_on) || rng);
+    int cut = aug && aug->cutout > 0 ? aug->cutout : 0;
+    assert(!(pad || flip_on || cut) || rng);
     for (int i = 0; i < count; i++) {
         int id = ids[i];
         assert(id >= 0 && id < cache->n);
@@ -31,32 +77,11 @@ void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float
             dx = (int)wn_rng_below(rng, (uint32_t)(2 * pad + 1));
         }
         if (flip_on) flip = (int)(wn_rng_u32(rng) >> 31);
-        if (!pad && !flip) {
-            for (int c = 0; c < C; c++) {
-                const float *l = lut + c * 256;
-                for (size_t k = 0; k < plane; k++) dst[c * plane + k] = l[src[c * plane + k]];
-            }
-            continue;
-        }
-        /* output (r, q) reads padded (r + dy, q' + dx), i.e. photo (r + dy - pad, q' + dx - pad),
-         * with q' = W-1-q when flipped; outside the photo it reads a zero pixel */
-        for (int c = 0; c < C; c++) {
-            const float *l = lut + c * 256;
-            const uint8_t *sp = src + c * plane;
-            float *dp = dst + c * plane;
-            for (int r = 0; r < H; r++) {
-                int sr = r + dy - pad;
-                if (sr < 0 || sr >= H) {
-                    for (int q = 0; q < W; q++) dp[(size_t)r * W + q] = l[0];
-                    continue;
-                }
-                for (int q = 0; q < W; q++) {
-                    int sq = (flip ? W - 1 - q : q) + dx - pad;
-                    dp[(size_t)r * W + q] = (sr >= 0 && sr < H && sq >= 0 && sq < W)
-                                                ? l[sp[(size_t)sr * W + sq]]
-                                                : l[0];
-                }
-            }
+        place(dst, src, lut, C, H, W, pad, dy, dx, flip);
+        if (cut) {
+            int cy = (int)wn_rng_below(rng, (uint32_t)H);
+            int cx = (int)wn_rng_below(rng, (uint32_t)W);
+            cutout_square(dst, C, H, W, cut, cy, cx);
         }
     }
     free(lut);
