@@ -18,7 +18,7 @@ done
 check "grep -qF 'ce|bayesian|weighted|logit-adjusted|focal [ce]' <<<\"\$help\"" "--help shows the loss default"
 
 # ---- each loss x sampler pair: 2 epochs + resume to 4 == 4 straight; the same seed repeats
-pairs=("bayesian stratified" "focal balanced" "weighted undersample" "logit-adjusted oversample"
+pairs=("bayesian stratified" "focal balanced" "weighted undersample --ema 0.99" "logit-adjusted oversample"
        "ce stratified --cutout 6" "bayesian shuffle --prior train")
 i=0
 for p in "${pairs[@]}"; do

@@ -89,6 +89,7 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
         if ((rc = ops->download(be->ctx, ph, pd, (size_t)m * k * sizeof(float), e))) break;
         wn_net_backward(&r->net, m, x, gd);
         wn_optim_step(&r->opt, wn_train_lr(&r->cfg, epoch + (double)b / batches));
+        wn_ema_update(&r->ema, r->opt.step);
         for (int i = 0; i < m; i++) {
             int best = 0;
             for (int j = 1; j < k; j++)

@@ -22,6 +22,7 @@ typedef struct wn_run {
     long *val_counts;             /* (K) readable validation photos per class, owned */
     wn_net net;
     wn_optim opt;
+    wn_ema ema;
     wn_loss loss;
     wn_sampler sampler;
     wn_rng rng;

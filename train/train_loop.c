@@ -98,6 +98,10 @@ static int setup(wn_run *r, wn_err *e) {
     if ((rc = wn_sampler_create(&r->sampler, r->cfg.sampler, r->ctrain.labels, r->ctrain.n, k,
                                 r->cfg.batch, r->cfg.target_ratio, r->cfg.seed, e)))
         return rc;
+    if ((rc = wn_ema_create(&r->ema, r->cfg.ema, &r->net, e))) return rc;
+    if (r->ema.w)
+        fprintf(stderr, "weight average: decay %g (min with (1+step)/(10+step)); validation and the "
+                "saved model use it\n", r->cfg.ema);
     fprintf(stderr, "loss %s", wn_loss_name(r->cfg.loss));
     if (r->cfg.loss == WN_LOSS_BAYESIAN)
         fprintf(stderr, " (priors of the %s)", r->cfg.prior == WN_PRIOR_BATCH ? "minibatch" : "training set");
@@ -195,6 +199,7 @@ static int finish_epoch(wn_run *r, int ep, const wn_epoch_stats *st, const wn_co
         (*stale)++;
     }
     if (!rc && r->cfg.plots) plot_result(r, wn_train_plot_log(r->log_path, r->prefix, e), e);
+    if (r->ema.swapped) wn_ema_swap(&r->ema); /* the state holds the weights themselves */
     if (!rc) rc = wn_run_save_state(r, ep + 1, e);
     if (!rc && r->cfg.patience > 0 && *stale >= r->cfg.patience) {
         fprintf(stderr, "early stop: no improvement of the %s for %d epochs\n",
@@ -217,8 +222,10 @@ static int loop(wn_run *r, wn_err *e) {
         char label[64];
         snprintf(label, sizeof label, "epoch %d/%d", ep + 1, r->cfg.epochs);
         if ((rc = wn_run_epoch(r, &r->sampler, NULL, ep, 1, label, &st, e))) break;
-        if ((rc = wn_run_validate(r, &r->cval, NULL, r->cval.n, &cm, &vl, e))) break;
-        rc = finish_epoch(r, ep, &st, &cm, vl, wn_now() - t0, &stale, &stop, e);
+        wn_ema_swap(&r->ema); /* validation, the best model and its plots use the average */
+        rc = wn_run_validate(r, &r->cval, NULL, r->cval.n, &cm, &vl, e);
+        if (!rc) rc = finish_epoch(r, ep, &st, &cm, vl, wn_now() - t0, &stale, &stop, e);
+        if (r->ema.swapped) wn_ema_swap(&r->ema);
         ran = 1;
     }
     if (!rc && r->best_epoch > 0) {
@@ -252,6 +259,7 @@ int wn_train_run(const wn_train_opts *o, wn_err *e) {
     }
     wn_sampler_free(&r->sampler);
     wn_loss_free(&r->loss);
+    wn_ema_free(&r->ema);
     wn_optim_free(&r->opt);
     if (r->net.be) wn_net_free(&r->net);
     wn_cache_free(&r->ctrain);

@@ -1,5 +1,6 @@
 /* train_resume.c - what survives between epochs: the training state for --resume (parameters,
- * batchnorm statistics, optimizer moments, step, epoch, the run's generator, best metric; the
+ * batchnorm statistics, optimizer moments, the weight average when ema is on, step, epoch, the
+ * run's generator, best metric; the
  * samplers need nothing more, see train_sampler.c) and the best model, both written
  * atomically. */
 #include <stdlib.h>
@@ -27,11 +28,16 @@ typedef struct state_part {
     size_t n;
 } state_part;
 
-static void state_parts(wn_run *r, state_part parts[4]) {
+enum { N_PARTS = 6 };
+
+/* (the weight average's arrays are NULL, so left out, when ema = 0) */
+static void state_parts(wn_run *r, state_part parts[N_PARTS]) {
     parts[0] = (state_part){"params", r->net.params, r->net.n_params};
     parts[1] = (state_part){"state", r->net.state, r->net.n_state};
     parts[2] = (state_part){"m", r->opt.m, r->net.n_params};
     parts[3] = (state_part){"v", r->opt.v, r->net.n_params};
+    parts[4] = (state_part){"ema_params", r->ema.w, r->net.n_params};
+    parts[5] = (state_part){"ema_state", r->ema.s, r->net.n_state};
 }
 
 int wn_run_save_state(wn_run *r, int epoch, wn_err *e) {
@@ -46,11 +52,11 @@ int wn_run_save_state(wn_run *r, int epoch, wn_err *e) {
     s.best_metric = r->best_metric;
     s.best_epoch = r->best_epoch;
     s.config_hash = hash;
-    state_part parts[4];
+    state_part parts[N_PARTS];
     state_parts(r, parts);
-    wn_named_tensor t[4];
+    wn_named_tensor t[N_PARTS];
     int nt = 0, rc = WN_OK;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_PARTS; i++) {
         if (!parts[i].p || !parts[i].n) continue;
         t[nt].name = (char *)parts[i].name;
         t[nt].ndim = 1;
@@ -79,15 +85,15 @@ int wn_run_load_state(wn_run *r, wn_err *e) {
                           "resume with the same --config and --data",
                           r->state_path);
     }
-    state_part parts[4];
+    state_part parts[N_PARTS];
     state_parts(r, parts);
-    for (int i = 0; i < 4 && !rc; i++) {
+    for (int i = 0; i < N_PARTS && !rc; i++) {
         if (!parts[i].p || !parts[i].n) continue;
         const wn_named_tensor *t = NULL;
         for (int j = 0; j < s.n_tensors; j++)
             if (!strcmp(s.tensors[j].name, parts[i].name)) t = &s.tensors[j];
         if (!t || t->ndim != 1 || (size_t)t->dims[0] != parts[i].n)
-            rc = wn_err_set(e, WN_EINPUT, "%s: tensor '%s' is missing or of the wrong size (was the optimizer changed?)",
+            rc = wn_err_set(e, WN_EINPUT, "%s: tensor '%s' is missing or of the wrong size (was the optimizer or ema changed?)",
                             r->state_path, parts[i].name);
         else
             rc = r->be.ops->upload(r->be.ctx, parts[i].p, t->data, parts[i].n * sizeof(float), e);

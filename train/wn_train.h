@@ -35,6 +35,7 @@ typedef struct wn_train_cfg {
     uint64_t seed;
     double val_split;            /* share of train sent to validation when no --val */
     int crop, flip, cutout;      /* augmentation: random crop padding, horizontal flip, Cutout side */
+    double ema;                  /* weight average decay (0 = off), train_ema.c */
     int threads;                 /* CPU threads, 0 = all cores */
     int select;                  /* metric that picks the best checkpoint: WN_SELECT_* */
     int patience;                /* early stopping after N epochs without improvement (0 = off) */
@@ -78,6 +79,28 @@ int wn_optim_create(wn_optim *o, const wn_train_cfg *cfg, wn_net *net, wn_err *e
 /* One update of every non-frozen parameter with learning rate lr. */
 void wn_optim_step(wn_optim *o, double lr);
 void wn_optim_free(wn_optim *o);
+
+/* The weight average of train_ema.c (ema = DECAY): shadow copies of the parameters and of the
+ * batchnorm statistics, backend memory. Inactive (every call a no-op) when decay is 0. */
+typedef struct wn_ema {
+    double decay;
+    wn_net *net;                 /* not owned */
+    float *w, *s;                /* (n_params), (n_state) the averages; NULL when inactive */
+    float *tmp;                  /* (max(n_params, n_state)) swap scratch */
+    int swapped;                 /* 1 while the averages sit in the net */
+} wn_ema;
+
+/* Allocates the averages and starts them at the net's current values (decay 0: inactive). */
+int wn_ema_create(wn_ema *a, double decay, wn_net *net, wn_err *e);
+/* Restarts the averages at the net's current values. */
+void wn_ema_reset(wn_ema *a);
+/* The decay used after optimizer step `step` (1, 2, ...): min(decay, (1 + step)/(10 + step)). */
+double wn_ema_decay_at(double decay, long step);
+/* Moves the averages towards the net's values after optimizer step `step`. */
+void wn_ema_update(wn_ema *a, long step);
+/* Exchanges the net's values and the averages (twice restores both). */
+void wn_ema_swap(wn_ema *a);
+void wn_ema_free(wn_ema *a);
 
 /* ---- losses (train_loss.c): the host side of each loss, the backend computes it ----
  * Every loss is a softmax loss over the logits z (N, K) of a minibatch of m photos:
