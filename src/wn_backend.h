@@ -73,7 +73,8 @@ typedef struct wn_backend_ops {
 
     /* ---- activations, elementwise over count values; alpha is the leaky slope ---- */
     void (*act_forward)(void *ctx, int kind, float alpha, size_t count, const float *x, float *y);
-    /* uses the forward INPUT x */
+    /* x: the forward input, or the output in its place (the same signs for alpha >= 0; the net
+     * engine computes activations in place). dx may alias dy, y may alias x. */
     void (*act_backward)(void *ctx, int kind, float alpha, size_t count, const float *x,
                          const float *dy, float *dx);
 

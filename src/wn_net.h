@@ -81,6 +81,8 @@ typedef struct wn_layer {
     size_t b_off, b_count;   /* bias (OC) / beta (C) in params; b_count 0 = none */
     size_t s_off, s_count;   /* bn running mean then running var (2C) in state */
     int frozen;              /* 1: parameters are not updated */
+    int inplace;             /* 1: a relu/leaky whose y and dy are its input layer's (see
+                              * net_reserve.c): computed in place, like PyTorch's inplace=True */
     float *y, *dy;           /* (N, out) activations and their gradient, backend memory */
     float *aux;              /* dropout mask (N, out), or bn save_mean/save_invstd (2C) */
 } wn_layer;

@@ -569,10 +569,49 @@ static void test_reserve(wn_backend *be) {
     CHECK(wn_net_reserve(&net, 2, 0, &e) == WN_OK && net.layers[0].dy == dy0 &&
           net.training_buffers);
     CHECK(wn_net_reserve(&net, 16, 0, &e) == WN_OK && net.batch == 16 && net.training_buffers);
-    /* buffers never overlap: each layer's y is after the previous one's end */
-    for (int i = 1; i < net.n_layers; i++)
-        CHECK(net.layers[i].y >= net.layers[i - 1].y + 16 * wn_shape_sample(net.layers[i - 1].out));
+    /* r1 (after bn1) and r2 (after the add) are computed in place: they take their input's y
+     * and dy; every other layer's buffers never overlap: each y is after the previous one's end */
+    int r2 = layer_index(&net, "r2");
+    CHECK(net.layers[r].inplace && net.layers[r2].inplace);
+    CHECK(net.layers[r].y == net.layers[b].y && net.layers[r].dy == net.layers[b].dy);
+    const float *prev = NULL;
+    size_t prev_n = 0;
+    for (int i = 0; i < net.n_layers; i++) {
+        if (net.layers[i].inplace) {
+            CHECK(i == r || i == r2);
+            continue;
+        }
+        if (prev) CHECK(net.layers[i].y >= prev + 16 * prev_n);
+        prev = net.layers[i].y;
+        prev_n = wn_shape_sample(net.layers[i].out);
+    }
     CHECK(wn_net_reserve(&net, 0, 0, &e) == WN_EINPUT);
+    wn_net_free(&net);
+}
+
+/* Which activations are computed in place: a relu or leaky (alpha >= 0) whose input feeds only
+ * it and does not read its own output in backward. */
+static void test_inplace_rules(wn_backend *be) {
+    static const char text[] = "[net]\nwidth = 8\nheight = 8\nchannels = 1\n"
+                               "[r0]\ntype = relu\n"                               /* network input: no */
+                               "[c1]\ntype = conv\nfilters = 2\nsize = 3\npad = 1\n"
+                               "[l1]\ntype = leaky\nalpha = 0.1\n"                /* after conv: yes */
+                               "[r1]\ntype = relu\n"                               /* after a relu: no */
+                               "[mp]\ntype = maxpool\nsize = 2\n"
+                               "[r2]\ntype = relu\n"                               /* after a pool: no */
+                               "[c2]\ntype = conv\nfilters = 2\nsize = 3\npad = 1\n"
+                               "[r3]\ntype = relu\n"                               /* c2 feeds r3 and s: no */
+                               "[s]\ntype = add\nfrom = c2\n"
+                               "[d]\ntype = dropout\nrate = 0.5\n"
+                               "[r4]\ntype = relu\n"                               /* after dropout: yes */
+                               "[fc]\ntype = dense\nunits = 8\n"
+                               "[l2]\ntype = leaky\nalpha = 0\n"                  /* after dense: yes */
+                               "[out]\ntype = dense\nunits = classes\n";
+    wn_net net;
+    if (make_net(be, text, 0, 3, &net)) return;
+    const char *yes[] = {"l1", "r4", "l2"}, *no[] = {"r0", "r1", "r2", "r3"};
+    for (int i = 0; i < 3; i++) CHECK_MSG(net.layers[layer_index(&net, yes[i])].inplace, "%s in place", yes[i]);
+    for (int i = 0; i < 4; i++) CHECK_MSG(!net.layers[layer_index(&net, no[i])].inplace, "%s not in place", no[i]);
     wn_net_free(&net);
 }
 
@@ -726,6 +765,7 @@ int main(void) {
     test_frozen(&be);
     test_determinism(&be);
     test_reserve(&be);
+    test_inplace_rules(&be);
     test_modes(&be);
     test_learning(&be);
     wn_backend_free(&be);

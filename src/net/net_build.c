@@ -166,6 +166,7 @@ int wn_net_create(const wn_netdef *def, int n_classes, wn_backend *be, wn_net *n
     }
     free(idx);
     if (!rc) rc = plan(net, e);
+    if (!rc) wn_net_mark_inplace(net);
     if (!rc) {
         net->be = be;
         /* at least one value each, so that an empty block still has an address */

@@ -29,6 +29,9 @@ typedef struct wn_nd_raw {
 
 void wn_nd_raw_free(wn_nd_raw *raw);
 
+/* net_reserve.c: sets layers[i].inplace for the activations computed in place. */
+void wn_net_mark_inplace(wn_net *net);
+
 /* netdef_values.c: number parsing for the INI language. Each sets e to
  * "SOURCE line N: [SECTION] KEY = VALUE: <problem> (<allowed range>)" on failure. */
 typedef struct wn_nd_where {

@@ -1,7 +1,16 @@
 /* net_reserve.c - the activation buffers of a network: one backend allocation for every layer's
  * output y, one for the gradients dy (plus a scratch buffer used when gradients accumulate) and
  * one for the auxiliary data (dropout masks, batchnorm saved statistics). Buffers grow, never
- * shrink: a smaller batch reuses them. */
+ * shrink: a smaller batch reuses them.
+ *
+ * In place: a relu or leaky relu (alpha >= 0) whose input layer feeds nothing else and does not
+ * read its own output in its backward pass (conv, dense, batchnorm, add, dropout; not pooling,
+ * whose backward finds the maxima in its output's windows) takes that layer's y and dy as its
+ * own: forward overwrites the input with the output, backward the output gradient with the input
+ * gradient. Its backward reads the output where the input was, which gives the same result,
+ * since y > 0 exactly when x > 0 for alpha >= 0. This saves one activation and one gradient
+ * buffer per such layer (about a quarter of ResNet-18's activation memory). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "net_internal.h"
@@ -13,6 +22,28 @@ static size_t aux_count(const wn_layer *L, int batch) {
     if (L->def.type == WN_LAYER_DROPOUT) return (size_t)batch * wn_shape_sample(L->out);
     if (L->def.type == WN_LAYER_BATCHNORM) return 2 * (size_t)L->out.c; /* save_mean, save_invstd */
     return 0;
+}
+
+static int reads_own_output(int type) {
+    return type == WN_LAYER_MAXPOOL || type == WN_LAYER_AVGPOOL || type == WN_LAYER_GAP ||
+           type == WN_LAYER_RELU || type == WN_LAYER_LEAKY;
+}
+
+void wn_net_mark_inplace(wn_net *net) {
+    int nl = net->n_layers;
+    int *uses = wn_xcalloc((size_t)nl, sizeof *uses); /* (n_layers) consumers of each output */
+    for (int i = 0; i < nl; i++) {
+        const wn_layer *L = &net->layers[i];
+        if (L->in >= 0) uses[L->in]++;
+        if (L->def.type == WN_LAYER_ADD && L->other >= 0) uses[L->other]++;
+    }
+    for (int i = 0; i < nl; i++) {
+        wn_layer *L = &net->layers[i];
+        int type = L->def.type, j = L->in;
+        L->inplace = (type == WN_LAYER_RELU || (type == WN_LAYER_LEAKY && L->def.alpha >= 0)) &&
+                     j >= 0 && uses[j] == 1 && !reads_own_output(net->layers[j].def.type);
+    }
+    free(uses);
 }
 
 static void free_block(wn_net *net, float **p) {
@@ -37,16 +68,21 @@ void wn_net_release(wn_net *net) {
     net->batch = 0;
 }
 
+/* Values of layer i's own buffer (0 for a layer computed in place). */
+static size_t own(const wn_layer *L, int batch) {
+    return L->inplace ? 0 : round16((size_t)batch * wn_shape_sample(L->out));
+}
+
 static int alloc_outputs(wn_net *net, int batch, wn_err *e) {
     size_t total = 0;
-    for (int i = 0; i < net->n_layers; i++)
-        total += round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+    for (int i = 0; i < net->n_layers; i++) total += own(&net->layers[i], batch);
     net->act_mem = wn_balloc(net->be, total, "activations", e); // (sum of N * layer output)
     if (!net->act_mem) return WN_ERUNTIME;
     size_t off = 0;
     for (int i = 0; i < net->n_layers; i++) {
-        net->layers[i].y = net->act_mem + off; // (N, C, H, W) of layer i
-        off += round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+        wn_layer *L = &net->layers[i];
+        L->y = L->inplace ? net->layers[L->in].y : net->act_mem + off; // (N, C, H, W) of layer i
+        off += own(L, batch);
     }
     net->batch = batch;
     return WN_OK;
@@ -56,7 +92,7 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
     size_t total = 0, largest = 0, aux = 0;
     for (int i = 0; i < net->n_layers; i++) {
         size_t n = (size_t)batch * wn_shape_sample(net->layers[i].out);
-        total += round16(n);
+        total += own(&net->layers[i], batch);
         if (n > largest) largest = n;
         aux += round16(aux_count(&net->layers[i], batch));
     }
@@ -69,8 +105,8 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
     size_t off = 0, aoff = 0;
     for (int i = 0; i < net->n_layers; i++) {
         wn_layer *L = &net->layers[i];
-        L->dy = net->grad_mem + off; // (N, C, H, W) of layer i
-        off += round16((size_t)batch * wn_shape_sample(L->out));
+        L->dy = L->inplace ? net->layers[L->in].dy : net->grad_mem + off; // (N, C, H, W) of layer i
+        off += own(L, batch);
         size_t a = aux_count(L, batch);
         L->aux = a ? net->aux_mem + aoff : NULL; // dropout (N, C, H, W) or bn (2, C)
         aoff += round16(a);
