@@ -589,6 +589,54 @@ static void test_reserve(wn_backend *be) {
     wn_net_free(&net);
 }
 
+/* The gradient buffers after a training reserve of batch n: layer a's dy is needed from the
+ * backward of its last consumer down to its own, i.e. for the layer indices [a, last(a)], with
+ * the consumers counted here from the layer list (in, and other of an add). Two layers whose
+ * intervals meet have disjoint dy memory, unless one is computed in place on the other (then
+ * they share it exactly); the block of shared gradients must be smaller than their sum when
+ * sum_smaller (a net long enough for the backward to free buffers). */
+static void check_gradient_layout(wn_backend *be, const char *src, int is_file, int n, int sum_smaller,
+                                  const char *what) {
+    wn_net net;
+    if (make_net(be, src, is_file, 3, &net)) return;
+    wn_err e = {0};
+    CHECK(wn_net_reserve(&net, n, 1, &e) == WN_OK);
+    int nl = net.n_layers, bad = 0, alias_bad = 0;
+    int *last = malloc((size_t)nl * sizeof *last);
+    for (int i = 0; i < nl; i++) last[i] = i;
+    for (int i = 0; i < nl; i++) {
+        const wn_layer *L = &net.layers[i];
+        if (L->in >= 0 && last[L->in] < i) last[L->in] = i;
+        if (L->def.type == WN_LAYER_ADD && L->other >= 0 && last[L->other] < i) last[L->other] = i;
+    }
+    size_t sum = 0;
+    for (int a = 0; a < nl; a++) {
+        const wn_layer *A = &net.layers[a];
+        size_t na = (size_t)n * wn_shape_sample(A->out);
+        if (!A->inplace) sum += na;
+        for (int b = a + 1; b < nl; b++) {
+            const wn_layer *B = &net.layers[b];
+            size_t nb = (size_t)n * wn_shape_sample(B->out);
+            int meet = !(last[a] < b || last[b] < a);
+            if (B->inplace && B->in == a) {
+                alias_bad += B->dy != A->dy;
+                continue;
+            }
+            if (A->dy == B->dy && (A->inplace || B->inplace)) continue; /* both in place on one */
+            int overlap = A->dy < B->dy + nb && B->dy < A->dy + na;
+            if (meet && overlap) {
+                if (bad++ < 3) printf("  %s: dy of %s and %s overlap while both are live\n", what, A->def.name, B->def.name);
+            }
+        }
+    }
+    size_t block = (size_t)(net.scratch - net.grad_mem);
+    printf("%s: gradient block %zu values for %zu values of gradients\n", what, block, sum);
+    CHECK_MSG(bad == 0 && alias_bad == 0, "%s: %d overlapping live gradients, %d wrong aliases", what, bad, alias_bad);
+    if (sum_smaller) CHECK_MSG(block < sum, "%s: the gradient block (%zu) is not smaller than the sum (%zu)", what, block, sum);
+    free(last);
+    wn_net_free(&net);
+}
+
 /* Which activations are computed in place: a relu or leaky (alpha >= 0) whose input feeds only
  * it and does not read its own output in backward. */
 static void test_inplace_rules(wn_backend *be) {
@@ -766,6 +814,11 @@ int main(void) {
     test_determinism(&be);
     test_reserve(&be);
     test_inplace_rules(&be);
+    check_gradient_layout(&be, net_residual, 0, 3, 1, "residual net");
+    check_gradient_layout(&be, net_branches, 0, 2, 0, "branches net");
+    check_gradient_layout(&be, net_resnet, 0, 2, 1, "small resnet");
+    check_gradient_layout(&be, repo_path("samples/nets/fmnist_small.ini"), 1, 2, 1, "fmnist_small.ini");
+    check_gradient_layout(&be, repo_path("samples/nets/resnet18.ini"), 1, 1, 1, "resnet18.ini");
     test_modes(&be);
     test_learning(&be);
     wn_backend_free(&be);

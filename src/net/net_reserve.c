@@ -9,7 +9,12 @@
  * own: forward overwrites the input with the output, backward the output gradient with the input
  * gradient. Its backward reads the output where the input was, which gives the same result,
  * since y > 0 exactly when x > 0 for alpha >= 0. This saves one activation and one gradient
- * buffer per such layer (about a quarter of ResNet-18's activation memory). */
+ * buffer per such layer (about a quarter of ResNet-18's activation memory).
+ *
+ * Gradients: the dy buffers share memory where the backward pass never needs two of them at
+ * once (plan_gradients), so the gradient block is the largest set of simultaneously live
+ * gradients, not the sum of all of them. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,30 +93,89 @@ static int alloc_outputs(wn_net *net, int batch, wn_err *e) {
     return WN_OK;
 }
 
+/* Offsets of the gradient buffers in grad_mem (values; SIZE_MAX for a layer in place, which
+ * uses its input's), and the values they need. The backward pass runs from the last layer to the
+ * first: layer j's dy is first written by the backward of its last consumer (or, for the last
+ * layer, by the loss) and last read by j's own backward, so it is live for the layer indices
+ * [j, end(j)], end(j) = its highest consumer (through a layer in place, that layer's). Two
+ * buffers share memory only when those intervals are disjoint: first fit, largest first. */
+static size_t plan_gradients(const wn_net *net, int batch, size_t *off) {
+    int nl = net->n_layers;
+    int *end = wn_xmalloc((size_t)nl * sizeof *end);    /* (n_layers) */
+    size_t *size = wn_xmalloc((size_t)nl * sizeof *size); /* (n_layers) */
+    int *order = wn_xmalloc((size_t)nl * sizeof *order);  /* (n_layers) owners, largest first */
+    for (int i = 0; i < nl; i++) end[i] = i;
+    for (int i = 0; i < nl; i++) {
+        const wn_layer *L = &net->layers[i];
+        if (L->in >= 0 && end[L->in] < i) end[L->in] = i;
+        if (L->def.type == WN_LAYER_ADD && L->other >= 0 && end[L->other] < i) end[L->other] = i;
+    }
+    /* a layer in place lives in its input's buffer: that buffer lives until the layer's end */
+    for (int i = nl - 1; i >= 0; i--)
+        if (net->layers[i].inplace && end[net->layers[i].in] < end[i]) end[net->layers[i].in] = end[i];
+    int n_own = 0;
+    for (int i = 0; i < nl; i++) {
+        size[i] = round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+        off[i] = SIZE_MAX;
+        if (!net->layers[i].inplace) order[n_own++] = i;
+    }
+    for (int a = 1; a < n_own; a++) /* insertion sort: largest first, then by index */
+        for (int b = a; b > 0 && (size[order[b]] > size[order[b - 1]] ||
+                                  (size[order[b]] == size[order[b - 1]] && order[b] < order[b - 1])); b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    size_t total = 0;
+    for (int a = 0; a < n_own; a++) {
+        int i = order[a];
+        size_t at = 0;
+        for (int moved = 1; moved;) { /* the lowest offset clear of every live, placed buffer */
+            moved = 0;
+            for (int b = 0; b < a; b++) {
+                int j = order[b];
+                int live = !(end[j] < i || end[i] < j);
+                if (live && at < off[j] + size[j] && off[j] < at + size[i]) {
+                    at = off[j] + size[j];
+                    moved = 1;
+                }
+            }
+        }
+        off[i] = at;
+        if (at + size[i] > total) total = at + size[i];
+    }
+    free(end);
+    free(size);
+    free(order);
+    return total;
+}
+
 static int alloc_training(wn_net *net, int batch, wn_err *e) {
-    size_t total = 0, largest = 0, aux = 0;
+    size_t largest = 0, aux = 0;
     for (int i = 0; i < net->n_layers; i++) {
         size_t n = (size_t)batch * wn_shape_sample(net->layers[i].out);
-        total += own(&net->layers[i], batch);
         if (n > largest) largest = n;
         aux += round16(aux_count(&net->layers[i], batch));
     }
+    size_t *goff = wn_xmalloc((size_t)net->n_layers * sizeof *goff); /* (n_layers) */
+    size_t total = plan_gradients(net, batch, goff);
     net->grad_mem = wn_balloc(net->be, total + largest, "activation gradients", e);
     net->aux_mem = net->grad_mem ? wn_balloc(net->be, aux ? aux : 1, "dropout masks", e) : NULL;
     if (!net->aux_mem) {
+        free(goff);
         release_training(net);
         return WN_ERUNTIME;
     }
-    size_t off = 0, aoff = 0;
+    size_t aoff = 0;
     for (int i = 0; i < net->n_layers; i++) {
         wn_layer *L = &net->layers[i];
-        L->dy = L->inplace ? net->layers[L->in].dy : net->grad_mem + off; // (N, C, H, W) of layer i
-        off += own(L, batch);
+        L->dy = L->inplace ? net->layers[L->in].dy : net->grad_mem + goff[i]; // (N, C, H, W) of layer i
         size_t a = aux_count(L, batch);
         L->aux = a ? net->aux_mem + aoff : NULL; // dropout (N, C, H, W) or bn (2, C)
         aoff += round16(a);
     }
-    net->scratch = net->grad_mem + off; // (N * largest layer output)
+    free(goff);
+    net->scratch = net->grad_mem + total; // (N * largest layer output)
     net->training_buffers = 1;
     return WN_OK;
 }
