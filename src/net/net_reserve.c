@@ -150,6 +150,20 @@ static size_t plan_gradients(const wn_net *net, int batch, size_t *off) {
     return total;
 }
 
+/* 1 when some layer's output feeds more than one layer (its gradient then accumulates through
+ * the scratch buffer). */
+static int has_fan_out(const wn_net *net) {
+    int nl = net->n_layers, fan = 0;
+    int *uses = wn_xcalloc((size_t)nl, sizeof *uses); /* (n_layers) */
+    for (int i = 0; i < nl; i++) {
+        const wn_layer *L = &net->layers[i];
+        if (L->in >= 0) fan |= ++uses[L->in] > 1;
+        if (L->def.type == WN_LAYER_ADD && L->other >= 0) fan |= ++uses[L->other] > 1;
+    }
+    free(uses);
+    return fan;
+}
+
 static int alloc_training(wn_net *net, int batch, wn_err *e) {
     size_t largest = 0, aux = 0;
     for (int i = 0; i < net->n_layers; i++) {
@@ -157,6 +171,7 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
         if (n > largest) largest = n;
         aux += round16(aux_count(&net->layers[i], batch));
     }
+    if (!has_fan_out(net)) largest = 0; /* no gradient ever accumulates: no scratch */
     size_t *goff = wn_xmalloc((size_t)net->n_layers * sizeof *goff); /* (n_layers) */
     size_t total = plan_gradients(net, batch, goff);
     net->grad_mem = wn_balloc(net->be, total + largest, "activation gradients", e);
@@ -175,7 +190,7 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
         aoff += round16(a);
     }
     free(goff);
-    net->scratch = net->grad_mem + total; // (N * largest layer output)
+    net->scratch = net->grad_mem + total; // (N * largest layer output), or empty without fan-out
     net->training_buffers = 1;
     return WN_OK;
 }
