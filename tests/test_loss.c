@@ -5,6 +5,8 @@
  *  - the logit gradients against central finite differences of that formula (double), and the
  *    bayesian gradient against "the CE gradient of every logit of sample i divided by
  *    K*pi(y_i)";
+ *  - the mixup loss (wn_loss_batch_mix) against lam * formula(y) + (1 - lam) * formula(y2) and
+ *    its central differences, for five losses and three lam;
  *  - focal_xent in double (cpu_f64) against finite differences for several gamma, with weights
  *    and offsets, the float op against the double one, gamma = 0 equal to softmax_xent, and no
  *    inf or NaN at p_t = 1 for a fractional gamma. */
@@ -203,6 +205,78 @@ static void test_losses(void) {
     CHECK(!strcmp(wn_loss_name(WN_LOSS_LOGIT_ADJUSTED), "logit-adjusted"));
 }
 
+/* ---------------------------------------------------------------- the mixup loss */
+
+/* wn_loss_batch_mix against lam * formula(y) + (1 - lam) * formula(y2), value and gradient
+ * (central differences of that combination). */
+static void check_mix_loss(const char *what, const wn_train_cfg *c0, const batch *b, const int32_t *y2,
+                           double lam, const long *counts) {
+    int m = b->m, k = b->k, n = m * k;
+    wn_train_cfg c = *c0;
+    c.mixup = 0.4;
+    wn_err e = {0};
+    wn_loss l;
+    CHECK(wn_loss_create(&l, &c, counts, k, m, &B, &e) == WN_OK);
+    float *zh = malloc(sizeof(float) * n), *gh = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) zh[i] = (float)b->z[i];
+    float *zd = wn_balloc(&B, (size_t)n, "logits", &e), *pd = wn_balloc(&B, (size_t)n, "p", &e);
+    float *gd = wn_balloc(&B, (size_t)n, "g", &e), *g2 = wn_balloc(&B, (size_t)n, "g2", &e);
+    int32_t *yd = B.ops->alloc(B.ctx, sizeof(int32_t) * m), *y2d = B.ops->alloc(B.ctx, sizeof(int32_t) * m);
+    B.ops->upload(B.ctx, zd, zh, sizeof(float) * n, &e);
+    B.ops->upload(B.ctx, yd, b->y, sizeof(int32_t) * m, &e);
+    B.ops->upload(B.ctx, y2d, y2, sizeof(int32_t) * m, &e);
+    double got = NAN;
+    CHECK(wn_loss_batch_mix(&l, m, b->y, y2, (float)lam, zd, yd, y2d, pd, gd, g2, &got, &e) == WN_OK);
+    B.ops->download(B.ctx, gh, gd, sizeof(float) * n, &e);
+    batch b2 = *b;
+    b2.y = y2;
+    float lf = (float)lam; /* the op gets lam as a float */
+    double *z = malloc(sizeof(double) * n);
+    memcpy(z, b->z, sizeof(double) * n);
+    double want = lf * formula(&c, b, z) + (1 - (double)lf) * formula(&c, &b2, z);
+    CHECK_MSG(isfinite(got) && fabs(got - want) <= 1e-6 * fmax(1, fabs(want)), "%s: mixup loss %.9g, formula %.9g",
+              what, got, want);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double save = z[i], h = 1e-5;
+        z[i] = save + h;
+        double lp = lf * formula(&c, b, z) + (1 - (double)lf) * formula(&c, &b2, z);
+        z[i] = save - h;
+        double lm = lf * formula(&c, b, z) + (1 - (double)lf) * formula(&c, &b2, z);
+        z[i] = save;
+        double num = (lp - lm) / (2 * h);
+        worst = fmax(worst, fabs(num - gh[i]) / fmax(fmax(fabs(num), fabs(gh[i])), 1e-3));
+    }
+    CHECK_MSG(worst < 2e-4, "%s: mixup gradient vs finite differences: %.3g", what, worst);
+    B.ops->free(B.ctx, zd), B.ops->free(B.ctx, pd), B.ops->free(B.ctx, gd), B.ops->free(B.ctx, g2);
+    B.ops->free(B.ctx, yd), B.ops->free(B.ctx, y2d);
+    free(zh), free(gh), free(z);
+    wn_loss_free(&l);
+}
+
+static void test_mix_losses(void) {
+    const long counts[3] = {60, 30, 10};
+    const double pi[3] = {0.6, 0.3, 0.1};
+    const double z[6 * 3] = {2.0, -1.0, 0.5, -0.3, 1.2, 0.1, 0.7, 0.2, -1.5,
+                             1.5, 1.4, -0.2, -2.0, 0.3, 0.9, 0.0, 0.05, 3.0};
+    const int32_t y[6] = {0, 1, 0, 2, 1, 0}, y2[6] = {1, 0, 2, 0, 0, 1}; /* y2: a permutation of y */
+    struct { int loss, prior; const char *name; } L[] = {
+        {WN_LOSS_CE, 0, "ce"}, {WN_LOSS_BAYESIAN, WN_PRIOR_BATCH, "bayesian prior=batch"},
+        {WN_LOSS_WEIGHTED, 0, "weighted"}, {WN_LOSS_LOGIT_ADJUSTED, 0, "logit-adjusted"},
+        {WN_LOSS_FOCAL, 0, "focal"}};
+    const double lams[3] = {0.73, 0.5, 1.0};
+    for (size_t i = 0; i < sizeof L / sizeof L[0]; i++)
+        for (int li = 0; li < 3; li++) {
+            wn_train_cfg c;
+            wn_train_cfg_defaults(&c);
+            c.loss = L[i].loss, c.prior = L[i].prior;
+            batch b = {6, 3, z, y, pi};
+            char what[96];
+            snprintf(what, sizeof what, "mixup %s, lam %.2f", L[i].name, lams[li]);
+            check_mix_loss(what, &c, &b, y2, lams[li], counts);
+        }
+}
+
 /* ---------------------------------------------------------------- the focal_xent op */
 
 typedef struct focal_st {
@@ -350,6 +424,7 @@ int main(void) {
         return 1;
     }
     test_losses();
+    test_mix_losses();
     test_focal_op();
     test_output_priors();
     wn_backend_free(&B);

@@ -30,6 +30,8 @@ static void usage(FILE *f) {
         "      --val-split F     [0.1]           --crop PIXELS  [0 = off]  --flip 0|1 [0]\n"
         "      --cutout PIXELS   Cutout: a square of this side at a random centre set to the\n"
         "                        mean, every training photo [0 = off]\n"
+        "      --mixup ALPHA     mixup: blend each batch with a shuffled copy of itself,\n"
+        "                        weight Beta(ALPHA, ALPHA), e.g. 0.2 [0 = off]\n"
         "      --ema DECAY       validate and save a moving average of the weights, e.g.\n"
         "                        0.999 (see docs/TRAINING.md) [0 = off]\n"
         "      --select METRIC   balanced_accuracy|accuracy|loss|last [balanced_accuracy]\n"
@@ -69,7 +71,7 @@ static const struct {
 } MAPPED[] = {{"epochs", "epochs"},     {"batch", "batch"},       {"optimizer", "optimizer"},
               {"lr", "lr"},             {"momentum", "momentum"}, {"nesterov", "nesterov"},
               {"weight-decay", "weight_decay"}, {"schedule", "schedule"}, {"warmup", "warmup"},
-              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"ema", "ema"},
+              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"ema", "ema"}, {"mixup", "mixup"},
               {"flip", "flip"},         {"select", "select"},     {"patience", "patience"},
               {"threads", "threads"},   {"loss", "loss"},         {"prior", "prior"},
               {"tau", "tau"},           {"focal-gamma", "focal_gamma"}, {"sampler", "sampler"},

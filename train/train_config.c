@@ -40,6 +40,7 @@ static const key_def KEYS[] = {
     {"flip", T_BOOL, OFF(flip), 0, 1, NULL, "random horizontal flip (0/1)"},
     {"ema", T_DOUBLE, OFF(ema), 0, 0.999999, NULL,
      "validate and save an exponential moving average of the weights with this decay (0 = off)"},
+    {"mixup", T_DOUBLE, OFF(mixup), 0, 100, NULL, "mixup: Beta(alpha, alpha) blending of photo pairs (0 = off)"},
     {"cutout", T_INT, OFF(cutout), 0, 4096, NULL, "Cutout: side of the square set to the mean (0 = off)"},
     {"threads", T_INT, OFF(threads), 0, 1024, NULL, "CPU threads (0 = all cores)"},
     {"select", T_ENUM, OFF(select), 0, 0, "balanced_accuracy|accuracy|loss|last",

@@ -4,7 +4,9 @@
  * other of two device buffers while batch b computes: forward, loss on the backend, the
  * predictions downloaded before the backward pass is queued (so the host never waits for it),
  * backward, optimizer step with the scheduled learning rate. Same numbers as the sequential loop:
- * the producer draws the augmentation in batch order and hands the generator back. */
+ * the producer draws the augmentation in batch order and hands the generator back. With mixup,
+ * each batch is blended on the host (train_mixup.c) before its upload, its partner labels
+ * uploaded beside it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,58 @@ static int upload_batch(wn_backend *be, float *x, int32_t *y, const wn_prefetch_
     int rc = be->ops->upload_async(be->ctx, x, pb->x, (size_t)pb->m * sample * sizeof(float), e);
     if (!rc) rc = be->ops->upload_async(be->ctx, y, pb->y, (size_t)pb->m * sizeof(int32_t), e);
     return rc;
+}
+
+/* Mixup state of an epoch: per device-buffer parity the partner labels (host, pinned; device)
+ * and the batch's lam. */
+typedef struct mix_state {
+    int on;
+    double alpha;
+    uint64_t seed;
+    int32_t *y2h[2], *y2d[2]; /* each (B) */
+    float lam[2];
+    float *tmp;               /* (B, C, H, W) host scratch */
+    int *perm;                /* (B) */
+    float *g2;                /* (B, K) backend: the second term's logit gradients */
+} mix_state;
+
+static int mix_open(mix_state *ms, wn_backend *be, const wn_train_cfg *c, int augment, int bs,
+                    size_t sample, int k, wn_err *e) {
+    memset(ms, 0, sizeof *ms);
+    if (!augment || !(c->mixup > 0)) return WN_OK;
+    ms->on = 1;
+    ms->alpha = c->mixup;
+    ms->seed = c->seed;
+    for (int i = 0; i < 2; i++) {
+        ms->y2h[i] = be->ops->host_alloc(be->ctx, (size_t)bs * sizeof(int32_t));
+        ms->y2d[i] = be->ops->alloc(be->ctx, (size_t)bs * sizeof(int32_t));
+        if (!ms->y2h[i] || !ms->y2d[i]) return wn_err_set(e, WN_ERUNTIME, "out of memory for mixup labels");
+    }
+    ms->tmp = wn_xmalloc((size_t)bs * sample * sizeof(float));
+    ms->perm = wn_xmalloc((size_t)bs * sizeof(int));
+    ms->g2 = wn_balloc(be, (size_t)bs * k, "mixup logit gradients", e);
+    return ms->g2 ? WN_OK : WN_ERUNTIME;
+}
+
+/* Blends batch b (host, before its upload) and queues the upload of its partner labels. */
+static int mix_prepare(mix_state *ms, wn_backend *be, wn_prefetch_batch *pb, size_t sample, int epoch,
+                       int b, wn_err *e) {
+    if (!ms->on) return WN_OK;
+    int p = b & 1;
+    ms->lam[p] = wn_mixup_batch(pb->x, pb->y, ms->y2h[p], pb->m, sample, ms->alpha, ms->seed, epoch, b,
+                                ms->tmp, ms->perm);
+    return be->ops->upload_async(be->ctx, ms->y2d[p], ms->y2h[p], (size_t)pb->m * sizeof(int32_t), e);
+}
+
+static void mix_close(mix_state *ms, wn_backend *be) {
+    for (int i = 0; i < 2; i++) {
+        if (ms->y2h[i]) be->ops->host_free(be->ctx, ms->y2h[i]);
+        if (ms->y2d[i]) be->ops->free(be->ctx, ms->y2d[i]);
+    }
+    if (ms->g2) be->ops->free(be->ctx, ms->g2);
+    free(ms->tmp);
+    free(ms->perm);
+    memset(ms, 0, sizeof *ms);
 }
 
 int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int augment,
@@ -47,6 +101,9 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
     int rc = (xd[0] && xd[1] && yd[0] && yd[1] && pd && gd)
                  ? WN_OK
                  : wn_err_set(e, WN_ERUNTIME, "out of %s memory", ops->name);
+    mix_state mix;
+    if (!rc) rc = mix_open(&mix, be, &r->cfg, augment, bs, sample, k, e);
+    else memset(&mix, 0, sizeof mix);
     double total = 0;
     long right = 0;
     char extra[64];
@@ -58,7 +115,8 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
     wn_prefetch_batch *cur = NULL;
     if (!rc)
         rc = wn_prefetch_start(&pf, be, order, n, bs, sample, wn_fill_from_cache, &src, &r->rng, e);
-    if (!rc && batches > 0 && !(rc = wn_prefetch_next(pf, &cur, e)))
+    if (!rc && batches > 0 && !(rc = wn_prefetch_next(pf, &cur, e)) &&
+        !(rc = mix_prepare(&mix, be, cur, sample, epoch, 0, e)))
         rc = upload_batch(be, xd[0], yd[0], cur, sample, e);
     for (int b = 0; b < batches && !rc; b++) {
         int s = b * bs, m = cur->m;
@@ -71,13 +129,19 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
         /* batch b+1 uploads into the other buffers while batch b computes */
         if (b + 1 < batches) {
             if ((rc = wn_prefetch_next(pf, &cur, e))) break;
+            if ((rc = mix_prepare(&mix, be, cur, sample, epoch, b + 1, e))) break;
             if ((rc = upload_batch(be, xd[(b + 1) & 1], yd[(b + 1) & 1], cur, sample, e))) break;
         }
         used = b + 1;
         uint64_t seed = r->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)r->opt.step;
         const float *logits = wn_net_forward(&r->net, m, x, 1, seed); // (m, K)
         double l = 0;
-        if ((rc = wn_loss_batch(&r->loss, m, yh, logits, y, pd, gd, &l, e))) break;
+        if (mix.on)
+            rc = wn_loss_batch_mix(&r->loss, m, yh, mix.y2h[b & 1], mix.lam[b & 1], logits, y,
+                                   mix.y2d[b & 1], pd, gd, mix.g2, &l, e);
+        else
+            rc = wn_loss_batch(&r->loss, m, yh, logits, y, pd, gd, &l, e);
+        if (rc) break;
         if (!isfinite(l)) {
             rc = wn_err_set(e, WN_ERUNTIME,
                             "epoch %d batch %d: the loss is %g; training diverged (try a smaller --lr)",
@@ -116,6 +180,7 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
         if (xd[i]) ops->free(be->ctx, xd[i]);
         if (yd[i]) ops->free(be->ctx, yd[i]);
     }
+    mix_close(&mix, be);
     if (pd) ops->free(be->ctx, pd);
     if (gd) ops->free(be->ctx, gd);
     free(yh);

@@ -91,6 +91,11 @@ int wn_loss_create(wn_loss *l, const wn_train_cfg *c, const long *counts, int k,
     l->w_dev = wn_balloc(be, (size_t)batch, "loss weights", e);
     l->off_dev = wn_balloc(be, (size_t)k, "logit offsets", e);
     if (!l->w_dev || !l->off_dev) return WN_ERUNTIME;
+    if (c->mixup > 0) {
+        l->w2_host = wn_xcalloc((size_t)batch, sizeof(float)); // (batch)
+        l->w2_dev = wn_balloc(be, (size_t)batch, "loss weights", e);
+        if (!l->w2_dev) return WN_ERUNTIME;
+    }
     l->use_off = wn_loss_offsets(l->kind, l->tau, k, l->train_prior, l->off_host);
     if (l->use_off)
         return be->ops->upload(be->ctx, l->off_dev, l->off_host, (size_t)k * sizeof(float), e);
@@ -116,13 +121,48 @@ int wn_loss_batch(wn_loss *l, int m, const int32_t *labels, const float *logits,
     return WN_OK;
 }
 
+/* One term of the mixup loss: the loss's weights for labels (or 1/m) times scale, into w_host
+ * and w_dev, then the loss op. */
+static void mix_term(wn_loss *l, int m, const int32_t *labels, double scale, float *w_host,
+                     float *w_dev, const float *logits, const int32_t *labels_dev, float *probs,
+                     float *dlogits, double *loss, int *rc, wn_err *e) {
+    const wn_backend_ops *ops = l->be->ops;
+    void *ctx = l->be->ctx;
+    if (!wn_loss_weights(l->kind, l->prior, l->k, m, labels, l->train_prior, w_host))
+        for (int i = 0; i < m; i++) w_host[i] = 1.0f / (float)m;
+    for (int i = 0; i < m; i++) w_host[i] = (float)(w_host[i] * scale);
+    if ((*rc = ops->upload(ctx, w_dev, w_host, (size_t)m * sizeof(float), e))) return;
+    const float *off = l->use_off ? l->off_dev : NULL;
+    if (l->kind == WN_LOSS_FOCAL)
+        ops->focal_xent(ctx, m, l->k, logits, labels_dev, w_dev, off, (float)l->gamma, probs, dlogits, loss);
+    else
+        ops->softmax_xent(ctx, m, l->k, logits, labels_dev, w_dev, off, probs, dlogits, loss);
+}
+
+int wn_loss_batch_mix(wn_loss *l, int m, const int32_t *labels, const int32_t *labels2, float lam,
+                      const float *logits, const int32_t *labels_dev, const int32_t *labels2_dev,
+                      float *probs, float *dlogits, float *gtmp, double *loss, wn_err *e) {
+    if (!l->w2_dev) return wn_err_set(e, WN_ERUNTIME, "mixup loss of a loss created without mixup");
+    double l1 = 0, l2 = 0;
+    int rc = WN_OK;
+    mix_term(l, m, labels, lam, l->w_host, l->w_dev, logits, labels_dev, probs, dlogits, &l1, &rc, e);
+    if (!rc) mix_term(l, m, labels2, 1.0 - lam, l->w2_host, l->w2_dev, logits, labels2_dev, NULL, gtmp,
+                      &l2, &rc, e);
+    if (rc) return rc;
+    l->be->ops->axpy(l->be->ctx, (size_t)m * l->k, 1.0f, gtmp, dlogits);
+    *loss = l1 + l2;
+    return WN_OK;
+}
+
 void wn_loss_free(wn_loss *l) {
     if (l->be) {
+        if (l->w2_dev) l->be->ops->free(l->be->ctx, l->w2_dev);
         if (l->w_dev) l->be->ops->free(l->be->ctx, l->w_dev);
         if (l->off_dev) l->be->ops->free(l->be->ctx, l->off_dev);
     }
     free(l->train_prior);
     free(l->w_host);
+    free(l->w2_host);
     free(l->off_host);
     memset(l, 0, sizeof *l);
 }

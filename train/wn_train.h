@@ -36,6 +36,7 @@ typedef struct wn_train_cfg {
     double val_split;            /* share of train sent to validation when no --val */
     int crop, flip, cutout;      /* augmentation: random crop padding, horizontal flip, Cutout side */
     double ema;                  /* weight average decay (0 = off), train_ema.c */
+    double mixup;                /* mixup Beta(alpha, alpha) parameter (0 = off), train_mixup.c */
     int threads;                 /* CPU threads, 0 = all cores */
     int select;                  /* metric that picks the best checkpoint: WN_SELECT_* */
     int patience;                /* early stopping after N epochs without improvement (0 = off) */
@@ -117,6 +118,7 @@ typedef struct wn_loss {
     double *train_prior;         /* (K) training class shares, owned */
     float *w_host, *off_host;    /* (batch) per-sample weights, (K) logit offsets, owned */
     float *w_dev, *off_dev;      /* the same on the backend, owned */
+    float *w2_host, *w2_dev;     /* (batch) mixup: the partner labels' weights, host and backend */
     int use_w, use_off;          /* which of the two the loss passes to the backend */
     wn_backend *be;              /* not owned */
 } wn_loss;
@@ -137,7 +139,23 @@ int wn_loss_offsets(int kind, double tau, int k, const double *train_prior, floa
 int wn_loss_batch(wn_loss *l, int m, const int32_t *labels, const float *logits,
                   const int32_t *labels_dev, float *probs, float *dlogits, double *loss,
                   wn_err *e);
+/* The mixup loss lam * loss(labels) + (1 - lam) * loss(labels2) on the same logits (the
+ * weights of each term scaled by lam and 1 - lam): probs (m, K) of the logits, dlogits (m, K) the
+ * sum of both gradients (the second computed in gtmp (m, K), backend), the loss their sum.
+ * Needs the loss created with mixup > 0. */
+int wn_loss_batch_mix(wn_loss *l, int m, const int32_t *labels, const int32_t *labels2, float lam,
+                      const float *logits, const int32_t *labels_dev, const int32_t *labels2_dev,
+                      float *probs, float *dlogits, float *gtmp, double *loss, wn_err *e);
 void wn_loss_free(wn_loss *l);
+
+/* ---- mixup (train_mixup.c) ---- */
+/* One draw of Beta(alpha, alpha), alpha > 0. */
+double wn_mixup_beta(wn_rng *r, double alpha);
+/* Mixes the host batch x (m, sample) with a permutation of itself and sets y2 (m) to the
+ * partners' labels (y (m) unchanged); lam and the permutation come from a generator seeded by
+ * (seed, epoch, batch). tmp (m, sample) and perm (m) are scratch. Returns lam. */
+float wn_mixup_batch(float *x, const int32_t *y, int32_t *y2, int m, size_t sample, double alpha,
+                     uint64_t seed, int epoch, int batch, float *tmp, int *perm);
 /* The class shares that the softmax of a network trained with this loss and sampler assumes
  * (its "output priors"), which calibration divides out (threshold-moving). drawn (K): photos
  * of each class per epoch (the sampler's per_epoch), counts (K): training photos per class;
