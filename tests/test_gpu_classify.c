@@ -6,8 +6,8 @@
  * convolutions may use TF32, as PyTorch's do); a decision may differ only for a photo whose
  * pooled score lies within that tolerance of a threshold; the thresholds are chosen from the
  * CPU's scores so that both decisions occur. Also: a GPU batch larger than the number of photos,
- * and the report of batch 1 equal to that of batch 7 on the GPU (decisions and probabilities to
- * 1e-6). Exits 77 (skipped) without a GPU. */
+ * and the report of batch 1 against that of batch 7 on the GPU (the same tolerance: cuDNN may
+ * choose another algorithm per batch size). Exits 77 (skipped) without a GPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +171,9 @@ int main(void) {
         CHECK(tdu_report_read(tpath(rep), b ? &g1 : &g7) == 0);
         compare(&cpu, b ? &g1 : &g7, 1, first1, k1, thr, ATOL, RTOL, what);
     }
-    /* the GPU's batch size does not change its results */
-    compare(&g7, &g1, 1, first1, k1, thr, 1e-6, 1e-6, "grey model, gpu batch 1 vs 7");
+    /* the GPU's batch size changes its results no more than the backend does (cuDNN may pick
+     * another algorithm for another batch size, so not bit for bit) */
+    compare(&g7, &g1, 1, first1, k1, thr, ATOL, RTOL, "grey model, gpu batch 1 vs 7");
     tdu_report_free(&cpu);
     tdu_report_free(&g7);
     tdu_report_free(&g1);
