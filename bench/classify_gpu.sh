@@ -3,7 +3,8 @@
 # with ResNet-18 on the H100/H200, against PyTorch's DataLoader pipeline at 998 photos/s in
 # ../shared/bench/torch_speed.py decode): folders of 640x480 (and 1280x960) JPEGs ->
 # decoding threads (DCT scaling to the 224x224 input) -> batches in page-locked memory ->
-# ResNet-18 (samples/nets/resnet18.ini, fp32 with TF32 convolutions) on --device -> CSV report.
+# ResNet-18 (samples/nets/resnet18.ini, strict fp32, classify's default; once more with --tf32)
+# on --device -> CSV report.
 # Prints photos/s per size and batch, and the rate of the same photos through a trivial net with
 # the same 224x224 input on the CPU (what decoding, resizing and normalising alone reach), so the
 # two limits can be told apart.
@@ -72,11 +73,11 @@ if [[ ! -s $work/decode.wnet ]]; then
 fi
 
 rate() { awk -F' = ' '$1 == "photos_per_s" { print $2 }' "$1"; }
-run() { # LABEL MODEL DEVICE BATCH DIR
+run() { # LABEL MODEL DEVICE BATCH DIR [EXTRA OPTION]
   local rep=$work/report.csv
   rm -f "$rep"
   local t0=$(date +%s.%N)
-  if ! "$WN" classify --device "$3" --model "$2" --threshold 0.5 --batch "$4" --report "$rep" -q "$5" \
+  if ! "$WN" classify --device "$3" --model "$2" --threshold 0.5 --batch "$4" --report "$rep" -q ${6:-} "$5" \
        > "$work/classify.log" 2>&1; then
     echo "  $1: FAILED"; tail -5 "$work/classify.log"; return 0
   fi
@@ -91,6 +92,7 @@ IFS=, read -ra BS <<<"$batches"
 for b in "${BS[@]}"; do
   run "ResNet-18, 640x480, $device, batch $b" "$work/resnet18.wnet" "$device" "$b" "$work/p640"
 done
+run "ResNet-18, 640x480, $device, batch ${BS[-1]}, --tf32" "$work/resnet18.wnet" "$device" "${BS[-1]}" "$work/p640" --tf32
 run "ResNet-18, 1280x960, $device, batch ${BS[-1]}" "$work/resnet18.wnet" "$device" "${BS[-1]}" "$work/p1280"
 run "decode-bound (trivial net, 224x224 input), 640x480, cpu" "$work/decode.wnet" cpu 256 "$work/p640"
 run "decode-bound (trivial net, 224x224 input), 1280x960, cpu" "$work/decode.wnet" cpu 256 "$work/p1280"

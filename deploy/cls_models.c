@@ -142,7 +142,7 @@ static int load_one(wn_cls_models *ms, int i, const char *path, double threshold
 }
 
 int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, double threshold,
-                       int device, int infer_threads, int batch, int quiet, wn_err *e) {
+                       int device, int math, int infer_threads, int batch, int quiet, wn_err *e) {
     memset(ms, 0, sizeof *ms);
     if (n < 1) return wn_err_set(e, WN_EINPUT, "no model given (--model FILE)");
     if (n > MAX_MODELS) return wn_err_set(e, WN_EINPUT, "%d models: at most %d", n, MAX_MODELS);
@@ -150,7 +150,7 @@ int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, doubl
         return wn_err_set(e, WN_EINPUT, "--batch %d: must be 1 to %d", batch, MAX_BATCH);
     if (!isnan(threshold) && !(threshold > 0 && threshold <= 1))
         return wn_err_set(e, WN_EINPUT, "--threshold %g: must be in (0, 1]", threshold);
-    int rc = wn_backend_create(device, infer_threads, quiet, &ms->be, e);
+    int rc = wn_backend_create_math(device, infer_threads, quiet, math, &ms->be, e);
     if (rc) return rc;
     ms->batch = batch;
     ms->m = wn_xcalloc((size_t)n, sizeof *ms->m);

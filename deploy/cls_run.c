@@ -57,10 +57,12 @@ static void print_settings(const wn_cls_options *o, const wn_cls_models *ms, con
     for (int r = 0; r < wn_walk_root_count(w); r++) printf(" %s", wn_walk_root(w, r));
     printf("\n  report %s%s, summary %s\n", o->report, o->resume ? " (resume)" : "", summary);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("  shard %d/%d, batch %d, decode threads %ld, inference threads %ld, device %s, "
+    int gpu = strcmp(ms->be.ops->name, "cpu") != 0;
+    printf("  shard %d/%d, batch %d, decode threads %ld, inference threads %ld, device %s%s, "
            "ground truth: %s\n",
            o->shard_i, o->shard_n, o->batch, o->threads > 0 ? (long)o->threads : cores,
            infer_threads > 0 ? (long)infer_threads : cores, ms->be.ops->name,
+           !gpu ? "" : o->tf32 ? " (TF32 convolutions)" : " (strict fp32)",
            lab->source ? lab->source : "none");
     fflush(stdout);
 }
@@ -169,7 +171,7 @@ static int write_batch(run_state *s, int first, int n, wn_err *e) {
 
 static int setup(run_state *s, const wn_cls_options *o, int infer_threads, wn_err *e) {
     int rc = wn_cls_models_load(&s->ms, o->models, o->n_models, o->threshold, o->device,
-                                infer_threads, o->batch, o->quiet, e);
+                                o->tf32 ? WN_MATH_FAST : WN_MATH_STRICT, infer_threads, o->batch, o->quiet, e);
     if (rc) return rc;
     wn_cls_models_layout(&s->ms, &s->L);
     if ((rc = wn_walk_open(o->dirs, o->n_dirs, &s->w_count, e)) ||

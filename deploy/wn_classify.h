@@ -47,6 +47,8 @@ typedef struct wn_cls_options {
     int infer_threads;         /* CPU backend threads, 0 = all cores */
     int batch;                 /* photos per inference batch */
     int device;                /* WN_DEVICE_* */
+    int tf32;                  /* 1: GPU convolutions may use TF32 (faster; scores then differ
+                                  from a CPU calibration's by up to ~1e-3); 0: strict fp32 [0] */
     double shift_warn;         /* warn when a class share changes by this factor or more */
     int quiet;                 /* no settings, progress or summary on the terminal */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to stop cleanly; may be NULL */
@@ -346,9 +348,10 @@ typedef struct wn_cls_models {
 } wn_cls_models;
 
 /* Loads and checks every model (a file that is not a model, an uncalibrated model without
- * threshold, a bad threshold), builds the nets on a backend and reserves batch buffers. */
+ * threshold, a bad threshold), builds the nets on a backend (device WN_DEVICE_*, convolution
+ * math WN_MATH_*) and reserves batch buffers. */
 int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, double threshold,
-                       int device, int infer_threads, int batch, int quiet, wn_err *e);
+                       int device, int math, int infer_threads, int batch, int quiet, wn_err *e);
 /* The file name without folders and without ".wnet" (malloc'ed): a model's label. */
 char *wn_cls_model_stem(const char *path);
 /* The shares of the model's training photos (its training class counts) into shares (K),

@@ -191,6 +191,13 @@ int wn_cuda_backend_create(wn_backend *out, wn_err *e) {
     return wn_cuda_backend_create_opts(NULL, out, e);
 }
 
+int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e) {
+    wn_cuda_opts o;
+    wn_cuda_opts_default(&o);
+    o.tf32 = !strict_fp32;
+    return wn_cuda_backend_create_opts(&o, out, e);
+}
+
 int wn_cuda_stats_get(const wn_backend *b, wn_cuda_stats *s, wn_err *e) {
     memset(s, 0, sizeof *s);
     if (!b || b->ops != &gpu_ops || !b->ctx)
@@ -204,6 +211,7 @@ int wn_cuda_stats_get(const wn_backend *b, wn_cuda_stats *s, wn_err *e) {
     s->peak_bytes = c->peak_bytes;
     s->workspace_bytes = c->ws.cap;
     s->conv_algos = c->n_algos;
+    s->tf32 = c->opts.tf32;
     s->cudnn_version = (int)cudnnGetVersion();
     int v = 0;
     if (cublasGetVersion(c->cublas, &v) == CUBLAS_STATUS_SUCCESS) s->cublas_version = v;

@@ -33,8 +33,11 @@ void wn_cuda_opts_default(wn_cuda_opts *o);
  * when there is no usable GPU (no driver, no device, kernels not built for this GPU, cuDNN or
  * cuBLAS unusable); nothing is left allocated then. */
 int wn_cuda_backend_create_opts(const wn_cuda_opts *o, wn_backend *out, wn_err *e);
-/* The same with the defaults (this is what the registry calls). */
+/* The same with the defaults. */
 int wn_cuda_backend_create(wn_backend *out, wn_err *e);
+/* The defaults, but strict fp32 convolutions (tf32 = 0) when strict_fp32 (the registry calls
+ * this, for wn_backend_create_math). */
+int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e);
 
 /* The ops table (static data: usable without a GPU, e.g. to check that no entry is NULL). */
 const wn_backend_ops *wn_cuda_backend_ops(void);
@@ -49,6 +52,7 @@ typedef struct wn_cuda_stats {
     size_t workspace_bytes;   /* of which the cuDNN workspace */
     size_t device_total, device_free; /* cudaMemGetInfo now (every process on the device) */
     int conv_algos;           /* cached convolution algorithm choices */
+    int tf32;                 /* the context's opts.tf32: convolutions may use TF32 */
     int cudnn_version, cublas_version, runtime_version, driver_version;
 } wn_cuda_stats;
 

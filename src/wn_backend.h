@@ -158,6 +158,11 @@ typedef struct wn_backend {
 } wn_backend;
 
 enum { WN_DEVICE_AUTO = 0, WN_DEVICE_CPU = 1, WN_DEVICE_CUDA = 2 };
+/* Convolution math on the GPU. FAST: TF32 tensor cores allowed (PyTorch's default; training
+ * uses it). STRICT: fp32 multiply-adds only, so scores agree with the CPU backend's to rounding
+ * (calibrate and classify use it: a threshold chosen on CPU scores then means the same on the
+ * GPU). The CPU backend computes in fp32 either way. */
+enum { WN_MATH_FAST = 0, WN_MATH_STRICT = 1 };
 
 /* Parses "auto", "cpu" or "cuda" into WN_DEVICE_*; returns -1 for anything else. */
 int wn_device_parse(const char *s);
@@ -165,6 +170,9 @@ int wn_device_parse(const char *s);
  * (on stderr, unless quiet) that it uses the CPU. CUDA without a GPU fails with a clear error.
  * threads: CPU threads (0 = all cores). */
 int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_err *e);
+/* The same with the convolution math (WN_MATH_*); wn_backend_create is WN_MATH_FAST. */
+int wn_backend_create_math(int device, int threads, int quiet, int math, wn_backend *out,
+                           wn_err *e);
 void wn_backend_free(wn_backend *b);
 
 /* The CPU backend directly (tests use it as the reference). */

@@ -6,7 +6,7 @@
 
 #ifdef WN_HAVE_CUDA
 /* gpu/: returns WN_ERUNTIME with a message when no usable GPU is present. */
-int wn_cuda_backend_create(wn_backend *out, wn_err *e);
+int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e);
 #endif
 
 int wn_device_parse(const char *s) {
@@ -17,11 +17,16 @@ int wn_device_parse(const char *s) {
 }
 
 int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_err *e) {
+    return wn_backend_create_math(device, threads, quiet, WN_MATH_FAST, out, e);
+}
+
+int wn_backend_create_math(int device, int threads, int quiet, int math, wn_backend *out,
+                           wn_err *e) {
     memset(out, 0, sizeof *out);
     if (device == WN_DEVICE_CPU) return wn_cpu_backend_create(threads, out, e);
 #ifdef WN_HAVE_CUDA
     wn_err cuda_err = {0};
-    if (wn_cuda_backend_create(out, &cuda_err) == WN_OK) return WN_OK;
+    if (wn_cuda_backend_create_math(math == WN_MATH_STRICT, out, &cuda_err) == WN_OK) return WN_OK;
     if (device == WN_DEVICE_CUDA)
         return wn_err_set(e, WN_ERUNTIME, "--device cuda: %s", cuda_err.msg);
     if (!quiet) fprintf(stderr, "weldnet: no usable GPU (%s); using the CPU\n", cuda_err.msg);
@@ -31,6 +36,7 @@ int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_er
                           "--device cuda: this weldnet was built without the CUDA backend "
                           "(nvcc and cuDNN were not found at build time); use --device cpu");
     if (!quiet) fprintf(stderr, "weldnet: built without CUDA; using the CPU\n");
+    (void)math;
 #endif
     return wn_cpu_backend_create(threads, out, e);
 }

@@ -32,6 +32,10 @@ check "grep -q '^prior.cal.warning = 1' $TMP/test.summary.txt" "prior shift warn
 check "grep -q '^audit.photos = 300' $TMP/test.summary.txt" "audit over the class folders"
 check "[[ -s $TMP/test.misses.csv ]]" "misses file written"
 
+# --tf32 only changes GPU convolutions: on the CPU the report is the same
+expect 0 "" -- "$WN" classify "${M[@]}" --report "$TMP/test_tf32.csv" -j 2 --device cpu --tf32 -q "$SAMPLE/test"
+check "cmp -s $TMP/test.csv $TMP/test_tf32.csv" "--tf32 on the CPU: the same report"
+
 # on the calibration set, classify's audit is what calibrate recorded
 expect 0 "" -- "$WN" classify "${M[@]}" --report "$TMP/calib.csv" -q "$SAMPLE/calib"
 rec=$("$WN" info "$TMP/cal.wnet" | awk '$1 == "automation" { print $3 }')

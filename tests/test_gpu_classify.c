@@ -2,12 +2,14 @@
  * folder of PNG and JPEG photos (grey and RGB, some unreadable), two models of different inputs
  * (28x28 grey and 16x12 RGB), batch sizes 1 and 7, through wn_classify_run with
  * device = cuda and device = cpu. The reports must list the same photos in the same order with
- * the same errors; every calibrated probability within 5e-3 + 1e-2*|p| of the CPU's (the GPU's
- * convolutions may use TF32, as PyTorch's do); a decision may differ only for a photo whose
- * pooled score lies within that tolerance of a threshold; the thresholds are chosen from the
- * CPU's scores so that both decisions occur. Also: a GPU batch larger than the number of photos,
- * and the report of batch 1 against that of batch 7 on the GPU (the same tolerance: cuDNN may
- * choose another algorithm per batch size). Exits 77 (skipped) without a GPU. */
+ * the same errors; every calibrated probability within 1e-4 + 1e-3*|p| of the CPU's (classify
+ * runs the GPU's convolutions in strict fp32 by default), or within 5e-3 + 1e-2*|p| with --tf32
+ * (TF32 convolutions, as PyTorch's); a decision may differ only for a photo whose pooled score
+ * lies within that tolerance of a threshold; the thresholds are chosen from the CPU's scores so
+ * that both decisions occur. Also: a GPU batch larger than the number of photos, the report of
+ * batch 1 against that of batch 7 on the GPU (the same tolerance: cuDNN may choose another
+ * algorithm per batch size), and that wn_backend_create_math sets the context's TF32 switch.
+ * Exits 77 (skipped) without a GPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,9 @@
 #include "wn_image.h"
 
 static char g_tmp[512], g_data[600];
-static const double ATOL = 5e-3, RTOL = 1e-2;
+static const double ATOL = 1e-4, RTOL = 1e-3;       /* strict fp32 (the default) */
+static const double ATOL_TF32 = 5e-3, RTOL_TF32 = 1e-2; /* --tf32 */
+static int g_tf32;                                   /* the runs' wn_cls_options.tf32 */
 
 static const char *tpath(const char *name) { return wn_test_path(g_tmp, name); }
 
@@ -58,6 +62,7 @@ static int classify(const char *const *models, int n_models, const char *report,
     tdu_options(&o, models, n_models, dirs, report, batch, 2);
     o.device = device;
     o.threshold = threshold;
+    o.tf32 = g_tf32;
     wn_err e = {0};
     int rc = wn_classify_run(&o, &e);
     if (rc) fprintf(stderr, "classify (%s, batch %d): %s\n", device == WN_DEVICE_CUDA ? "cuda" : "cpu",
@@ -134,6 +139,13 @@ int main(void) {
         return 77;
     }
     wn_backend_free(&gpu);
+    for (int math = WN_MATH_FAST; math <= WN_MATH_STRICT; math++) {
+        wn_cuda_stats st;
+        CHECK(wn_backend_create_math(WN_DEVICE_CUDA, 1, 1, math, &gpu, &e) == WN_OK);
+        CHECK(wn_cuda_stats_get(&gpu, &st, &e) == WN_OK);
+        CHECK_MSG(st.tf32 == (math == WN_MATH_FAST), "math %d: the context's tf32 is %d", math, st.tf32);
+        wn_backend_free(&gpu);
+    }
     snprintf(g_tmp, sizeof g_tmp, "%s", wn_test_tmpdir("test_gpu_classify"));
     make_photos();
 
@@ -196,6 +208,16 @@ int main(void) {
     CHECK(tdu_report_read(tpath("cpu_ab.csv"), &cpu) == 0);
     CHECK(tdu_report_read(tpath("gpu_ab.csv"), &g7) == 0);
     compare(&cpu, &g7, 2, first2, k2, thr2, ATOL, RTOL, "two models, batch 7");
+    tdu_report_free(&cpu);
+    tdu_report_free(&g7);
+
+    /* --tf32: the same within the TF32 tolerance */
+    g_tf32 = 1;
+    CHECK(classify(one_a, 1, tpath("cpu_t.csv"), 7, WN_DEVICE_CPU, thr[0]) == WN_OK);
+    CHECK(classify(one_a, 1, tpath("gpu_t.csv"), 7, WN_DEVICE_CUDA, thr[0]) == WN_OK);
+    CHECK(tdu_report_read(tpath("cpu_t.csv"), &cpu) == 0);
+    CHECK(tdu_report_read(tpath("gpu_t.csv"), &g7) == 0);
+    compare(&cpu, &g7, 1, first1, k1, thr, ATOL_TF32, RTOL_TF32, "grey model, --tf32, batch 7");
     tdu_report_free(&cpu);
     tdu_report_free(&g7);
     free(ma);
