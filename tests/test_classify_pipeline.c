@@ -284,6 +284,42 @@ static void test_resume(const char *model, const char *full) {
     fclose(f);
     CHECK(classify(models, 1, tpath("cut.csv"), 6, 2, 1, 2, 3, NULL, &e) == WN_EINPUT);
     CHECK_MSG(strstr(e.msg, "shard 2/3"), "%s", e.msg);
+    /* a report that does not exist yet: --resume starts it */
+    remove(tpath("new.csv"));
+    CHECK(classify(models, 1, tpath("new.csv"), 6, 2, 1, 1, 1, NULL, &e) == WN_OK);
+    CHECK_MSG(same_file(tpath("new.csv"), full), "--resume of a missing report = a fresh run");
+    /* kept rows that this run could not have written are refused, naming the line, and the
+     * report is left as it was: a row's models field edited, two rows swapped */
+    size_t r1 = header + strcspn(text + header, "\n") + 1; /* start of the second row */
+    size_t r2 = r1 + strcspn(text + r1, "\n") + 1;        /* start of the third row */
+    char *edited = wn_xstrdup(text);
+    char *models_at = NULL, *last_field = NULL; /* the second row's models field: the one before the last */
+    for (char *q = edited + r1; q < edited + r2 - 1; q++)
+        if (q[0] == ',' && q[1] == '"') models_at = last_field, last_field = q + 2;
+    CHECK(models_at && (size_t)(models_at - edited) < r2);
+    if (models_at && (size_t)(models_at - edited) < r2) {
+        *models_at = '#';
+        f = fopen(tpath("edit.csv"), "wb");
+        fwrite(edited, 1, n, f);
+        fclose(f);
+        CHECK(classify(models, 1, tpath("edit.csv"), 6, 2, 1, 1, 1, NULL, &e) == WN_EINPUT);
+        CHECK_MSG(strstr(e.msg, "line 3") && strstr(e.msg, "written by the models"), "%s", e.msg);
+        char *after = slurp(tpath("edit.csv"));
+        CHECK_MSG(!strcmp(after, edited), "a refused resume left the report alone");
+        free(after);
+    }
+    free(edited);
+    edited = wn_xmalloc(n + 1);
+    memcpy(edited, text, header);
+    memcpy(edited + header, text + r1, r2 - r1);          /* second row first */
+    memcpy(edited + header + (r2 - r1), text + header, r1 - header);
+    memcpy(edited + r2, text + r2, n - r2 + 1);
+    f = fopen(tpath("swap.csv"), "wb");
+    fwrite(edited, 1, n, f);
+    fclose(f);
+    CHECK(classify(models, 1, tpath("swap.csv"), 6, 2, 1, 1, 1, NULL, &e) == WN_EINPUT);
+    CHECK_MSG(strstr(e.msg, "line 3") && strstr(e.msg, "not after the row before it"), "%s", e.msg);
+    free(edited);
     free(text);
 }
 
