@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wn_calibrate.h"
+#include "wn_outguard.h"
 
 #define PATH_CAP 4096
 
@@ -67,15 +68,25 @@ static int plan_outputs(const wn_calib_opts *o, outputs *w, wn_err *e) {
         w->list[w->n++] = w->plot;
         w->list[w->n++] = w->report;
     }
+    /* No output may be a photo or the same file as another output or an input, with two
+     * exceptions: the calibrated model may replace a model, --model itself included (it is
+     * written atomically at the end), and the plot may replace a PNG (an earlier run's plot). */
+    const char *what[4] = {"the calibrated model (--out)", "the curve", "the plot", "the report"};
+    if (o->evaluate) what[0] = "the report";
+    if (o->scores && !o->evaluate) what[0] = "the thresholds (--out)";
+    const int may[4] = {o->evaluate || o->scores ? 0 : WN_OUT_MAY_REPLACE_MODEL, 0,
+                        WN_OUT_MAY_REPLACE_PNG, 0};
     for (int i = 0; i < w->n; i++) {
-        for (int j = 0; j < i; j++)
-            if (!strcmp(w->list[i], w->list[j]))
-                return wn_err_set(e, WN_EINPUT, "%s: named for two outputs", w->list[i]);
-        if ((o->model && !strcmp(w->list[i], o->model) && i > 0) ||
-            (o->scores && !strcmp(w->list[i], o->scores)) || (o->data && !strcmp(w->list[i], o->data)))
-            return wn_err_set(e, WN_EINPUT, "%s: an output would overwrite an input", w->list[i]);
+        int rc = wn_outguard_check(w->list[i], what[i], may[i], e);
+        for (int j = 0; j < i && rc == WN_OK; j++)
+            rc = wn_outguard_distinct(w->list[i], what[i], w->list[j], what[j], e);
+        if (rc == WN_OK && (i > 0 || o->evaluate))
+            rc = wn_outguard_distinct(w->list[i], what[i], o->model, "the --model file", e);
+        if (rc == WN_OK) rc = wn_outguard_distinct(w->list[i], what[i], o->scores, "the --scores file", e);
+        if (rc == WN_OK) rc = wn_outguard_distinct(w->list[i], what[i], o->data, "the --data photos", e);
+        if (rc) return rc;
         wn_calib_file f;
-        int rc = wn_calib_file_open(&f, w->list[i], e);
+        rc = wn_calib_file_open(&f, w->list[i], e);
         if (rc) return rc;
         wn_calib_file_close(&f, 0, NULL);
     }

@@ -81,12 +81,24 @@ static int model_shares(const wn_cls_merge_options *o, const wn_cls_layout *L, d
 int wn_cls_merge(const wn_cls_merge_options *o, wn_err *e) {
     if (o->n_inputs < 1) return wn_err_set(e, WN_EINPUT, "no shard reports to merge");
     if (!o->report) return wn_err_set(e, WN_EINPUT, "no --report given");
-    for (int i = 0; i < o->n_inputs; i++)
-        if (!strcmp(o->inputs[i], o->report))
-            return wn_err_set(e, WN_EINPUT, "%s is both an input and the merged report", o->report);
-    shard_in *in = wn_xcalloc((size_t)o->n_inputs, sizeof *in); /* (n_inputs) */
     char *summary = o->summary ? wn_xstrdup(o->summary) : wn_cls_derived_path(o->report, ".summary.txt");
     char *misses = o->misses ? wn_xstrdup(o->misses) : wn_cls_derived_path(o->report, ".misses.csv");
+    int n_in = o->n_inputs + o->n_models;
+    const char **ins = wn_xcalloc((size_t)n_in, sizeof(char *));  /* (n_in) views */
+    const char **what = wn_xcalloc((size_t)n_in, sizeof(char *)); /* (n_in) */
+    for (int i = 0; i < n_in; i++) {
+        ins[i] = i < o->n_inputs ? o->inputs[i] : o->models[i - o->n_inputs];
+        what[i] = i < o->n_inputs ? "a shard report to merge" : "a --model file";
+    }
+    int check = wn_cls_outputs_check(o->report, summary, misses, ins, what, n_in, e);
+    free(ins);
+    free(what);
+    if (check) {
+        free(summary);
+        free(misses);
+        return check;
+    }
+    shard_in *in = wn_xcalloc((size_t)o->n_inputs, sizeof *in); /* (n_inputs) */
     double **pri = NULL;
     int n_pri = 0;
     wn_cls_tally t;

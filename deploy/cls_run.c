@@ -209,6 +209,15 @@ int wn_classify_run(const wn_cls_options *o, wn_err *e) {
     s.report_path = o->report;
     int rc = setup(&s, o, infer_threads, e);
     if (rc) goto done;
+    const char **in = wn_xcalloc((size_t)o->n_models + 1, sizeof(char *));   /* (M+1) views */
+    const char **in_what = wn_xcalloc((size_t)o->n_models + 1, sizeof(char *));
+    for (int i = 0; i < o->n_models; i++) in[i] = o->models[i], in_what[i] = "a --model file";
+    in[o->n_models] = o->labels;
+    in_what[o->n_models] = "the --labels manifest";
+    rc = wn_cls_outputs_check(o->report, s.summary, s.misses, in, in_what, o->n_models + 1, e);
+    free(in);
+    free(in_what);
+    if (rc) goto done;
     if (!o->quiet) print_settings(o, &s.ms, s.w_count, s.summary, &s.lab, infer_threads);
     if ((rc = wn_cls_tally_init(&s.tally, &s.L, s.misses, e))) goto done;
     s.tally_ok = 1;

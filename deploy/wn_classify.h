@@ -352,6 +352,13 @@ typedef struct wn_cls_models {
  * math WN_MATH_*) and reserves batch buffers. */
 int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, double threshold,
                        int device, int math, int infer_threads, int batch, int quiet, wn_err *e);
+/* The report, summary and misses paths (summary and misses may be NULL) checked before anything
+ * is written (cls_outputs.c): none is a photo, a model or a training state, no two are the same
+ * file, none is one of the n_inputs files (inputs[i], described as input_what[i]). WN_EINPUT
+ * with a message naming the file otherwise. */
+int wn_cls_outputs_check(const char *report, const char *summary, const char *misses,
+                         const char *const *inputs, const char *const *input_what, int n_inputs,
+                         wn_err *e);
 /* The file name without folders and without ".wnet" (malloc'ed): a model's label. */
 char *wn_cls_model_stem(const char *path);
 /* The shares of the model's training photos (its training class counts) into shares (K),

@@ -50,6 +50,9 @@ typedef struct wn_model {
 } wn_model;
 
 int wn_model_save(const char *path, const wn_model *m, wn_err *e);
+/* What the first bytes of a file say it is: WN_FILE_MODEL, WN_FILE_STATE or WN_FILE_OTHER. */
+enum { WN_FILE_OTHER = 0, WN_FILE_MODEL = 1, WN_FILE_STATE = 2 };
+int wn_model_file_sniff(const uint8_t *head, size_t n);
 int wn_model_load(const char *path, wn_model *m, wn_err *e);
 void wn_model_free(wn_model *m);
 /* Prints the header (everything but tensor values) for `weldnet info`. */

@@ -181,4 +181,12 @@ check "[[ ! -e $TMP/x.wnet && ! -e $TMP/x.ini ]]" "failed runs write no output"
 sum_before=$(cksum <"$TMP/cal.wnet")
 expect 2 "cannot certify" -- "${cal[@]}" -q --model "$TMP/m.wnet" --data "$CAL" --target-recall 0.99 --out "$TMP/cal.wnet"
 check "[[ '$(cksum <"$TMP/cal.wnet")' == '$sum_before' ]]" "a refused run keeps the existing model"
+# an output over a photo or over an input, however spelled, is refused before any work
+cp "$(ls "$CAL"/bag/*.png | head -1)" "$TMP/photo.png"
+expect 2 "photo.png: is a PNG photo; refusing to overwrite it with the calibrated model" -- \
+  "${cal[@]}" -q --model "$TMP/m.wnet" --data "$CAL" --out "$TMP/photo.png"
+expect 2 "photo.png: is a PNG photo; refusing to overwrite it with the report" -- \
+  "${cal[@]}" -q --model "$TMP/m.wnet" --data "$CAL" --out "$TMP/x.wnet" --report "$TMP/photo.png"
+expect 2 "are the same file" -- "${cal[@]}" -q --scores "$TMP/s.csv" --target-recall 0.9 --uncertified --out "$TMP/./s.csv"
+check "cmp -s $TMP/photo.png $(ls "$CAL"/bag/*.png | head -1)" "the photo is untouched"
 finish

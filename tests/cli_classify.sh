@@ -125,6 +125,24 @@ head -c -5 "$TMP/s2.csv" > "$TMP/s2cut.csv"
 expect 2 "did not finish" -- "$WN" merge --report "$TMP/bad.csv" "$TMP/s1.csv" "$TMP/s2cut.csv"
 expect 2 "columns differ" -- "$WN" merge --report "$TMP/bad.csv" "$TMP/s1.csv" "$TMP/t.csv"
 
+# outputs that would destroy a model, a photo or an input are refused before anything is written
+mkdir -p "$TMP/guard"
+cp "$(ls "$SAMPLE"/test/bag/*.png | head -1)" "$TMP/guard/photo.png"
+cp "$TMP/cal.wnet" "$TMP/guard/keep.wnet"
+expect 2 "is a weldnet model; refusing to overwrite it with the report" -- "$WN" classify "${M[@]}" --report "$TMP/cal.wnet" "$TMP/guard"
+expect 2 "is a weldnet model; refusing to overwrite it with the summary" -- "$WN" classify "${M[@]}" --report "$TMP/g.csv" --summary "$TMP/cal.wnet" "$TMP/guard"
+expect 2 "is a PNG photo" -- "$WN" classify "${M[@]}" --report "$TMP/guard/photo.png" "$TMP/guard"
+expect 2 "is a PNG photo" -- "$WN" classify "${M[@]}" --report "$TMP/guard/photo.png" --resume "$TMP/guard"
+check "cmp -s $TMP/cal.wnet $TMP/guard/keep.wnet" "the model is untouched"
+check "cmp -s $TMP/guard/photo.png $(ls "$SAMPLE"/test/bag/*.png | head -1)" "the photo is untouched"
+expect 2 "are the same file" -- "$WN" classify "${M[@]}" --report "$TMP/g.csv" --summary "$TMP/./g.csv" "$TMP/guard"
+expect 2 "is a folder" -- "$WN" classify "${M[@]}" --report "$TMP/guard" "$TMP/guard"
+cp "$TMP/s1.csv" "$TMP/guard/s1.csv"
+expect 2 "a shard report to merge) are the same file" -- "$WN" merge --report "$TMP/guard/./s1.csv" "$TMP/guard/s1.csv" "$TMP/s2.csv"
+ln -f "$TMP/guard/s1.csv" "$TMP/guard/s1_link.csv"
+expect 2 "are the same file" -- "$WN" merge --report "$TMP/guard/s1_link.csv" "$TMP/guard/s1.csv" "$TMP/s2.csv"
+check "cmp -s $TMP/guard/s1.csv $TMP/s1.csv" "the shard report is untouched"
+
 # odd names (comma, quote, newline, non-UTF-8, percent), a link loop, a ground-truth manifest
 mkdir -p "$TMP/odd/sub"
 src=$(ls "$SAMPLE"/test/bag/*.png | head -1)

@@ -29,4 +29,17 @@ check "! diff <(cut -d, -f1-3 $TMP/a.log.csv | head -3) <(cut -d, -f1-3 $TMP/c.l
 expect 0 "" -- "$WN" train "${common[@]}" --epochs 3 --out "$TMP/r.wnet"
 expect 0 "resuming after epoch 3" -- "$WN" train "${common[@]}" --epochs 6 --resume --out "$TMP/r.wnet"
 check "diff <(cut -d, -f1-7 $TMP/a.log.csv) <(cut -d, -f1-7 $TMP/r.log.csv) >/dev/null" "resumed run matches the straight run"
+# outputs that would destroy a photo, a file of another kind or an input are refused up front
+photo=$(ls "$SAMPLE"/train/bag/*.png | head -1)
+cp "$photo" "$TMP/photo.png"
+cp "$TMP/a.wnet" "$TMP/keep.wnet"
+expect 2 "photo.png: is a PNG photo; refusing to overwrite it with the training log" -- \
+  "$WN" train "${common[@]}" --epochs 1 --out "$TMP/g.wnet" --log "$TMP/photo.png"
+expect 2 "is a weldnet model; refusing to overwrite it with the training state" -- \
+  "$WN" train "${common[@]}" --epochs 1 --out "$TMP/g.wnet" --state "$TMP/a.wnet"
+expect 2 "is a weldnet training state; refusing to overwrite it with the model" -- \
+  "$WN" train "${common[@]}" --epochs 1 --out "$TMP/a.state"
+expect 2 "the --config file" -- "$WN" train "${common[@]}" --epochs 1 --out "$TMP/g.wnet" --log "$NET"
+check "cmp -s $TMP/photo.png $photo && cmp -s $TMP/a.wnet $TMP/keep.wnet" "the photo and the model are untouched"
+check "[[ ! -e $TMP/g.wnet ]]" "a refused run writes no model"
 finish

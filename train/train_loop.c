@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "train_internal.h"
+#include "wn_outguard.h"
 #include "wn_progress.h"
 
 /* With more classes than this the confusion matrix is printed only at the end. */
@@ -23,6 +24,27 @@ static int check_writable(const char *path, wn_err *e) {
         return wn_err_set(e, WN_EINPUT, "%s: cannot write the output file: %s", path, strerror(errno));
     fclose(f);
     unlink(tmp);
+    return WN_OK;
+}
+
+/* The model, state and log paths: none a photo or a file of the wrong kind (the model may replace
+ * a model, the state a state), none the same file as another or as an input. */
+static int check_outputs(const wn_train_opts *o, const char *state, const char *log, wn_err *e) {
+    const char *out[3] = {o->out, state, log};
+    const char *what[3] = {"the model (--out)", "the training state", "the training log"};
+    const int may[3] = {WN_OUT_MAY_REPLACE_MODEL, WN_OUT_MAY_REPLACE_STATE, 0};
+    const char *in[4] = {o->config, o->data, o->val, o->init};
+    const char *in_what[4] = {"the --config file", "the --data photos", "the --val photos",
+                              "the --init model"};
+    for (int i = 0; i < 3; i++) {
+        int rc = wn_outguard_check(out[i], what[i], may[i], e);
+        for (int j = 0; j < i && rc == WN_OK; j++)
+            rc = wn_outguard_distinct(out[i], what[i], out[j], what[j], e);
+        for (int j = 0; j < 4 && rc == WN_OK; j++)
+            if (i > 0 || j != 3) /* the new model may replace the --init model (written at the end) */
+                rc = wn_outguard_distinct(out[i], what[i], in[j], in_what[j], e);
+        if (rc) return rc;
+    }
     return WN_OK;
 }
 
@@ -51,6 +73,7 @@ static int settings(wn_run *r, wn_err *e) {
     else
         derive_path(r->log_path, sizeof r->log_path, o->out, ".log.csv");
     derive_path(r->prefix, sizeof r->prefix, o->out, "");
+    if ((rc = check_outputs(o, r->state_path, r->log_path, e))) return rc;
     if ((rc = check_writable(o->out, e)) || (rc = check_writable(r->state_path, e)) ||
         (rc = check_writable(r->log_path, e)))
         return rc;

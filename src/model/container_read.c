@@ -13,6 +13,12 @@ static const char *kind_name(int kind) {
     return kind == WN_KIND_MODEL ? "weldnet model file" : "weldnet training-state file";
 }
 
+int wn_model_file_sniff(const uint8_t *head, size_t n) {
+    if (n >= 8 && !memcmp(head, WN_MAGIC_MODEL, 8)) return WN_FILE_MODEL;
+    if (n >= 8 && !memcmp(head, WN_MAGIC_STATE, 8)) return WN_FILE_STATE;
+    return WN_FILE_OTHER;
+}
+
 static int check_magic(const char *path, int kind, const uint8_t *b, size_t n, wn_err *e) {
     const char *want = kind == WN_KIND_MODEL ? WN_MAGIC_MODEL : WN_MAGIC_STATE;
     const char *other = kind == WN_KIND_MODEL ? WN_MAGIC_STATE : WN_MAGIC_MODEL;
