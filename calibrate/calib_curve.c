@@ -99,9 +99,15 @@ void wn_calib_curve_free(wn_calib_curve *c) {
     memset(c, 0, sizeof *c);
 }
 
+float wn_calib_between(float lo, float hi) {
+    float m = (float)(0.5 * ((double)lo + (double)hi));
+    return m > lo && m <= hi ? m : hi;
+}
+
 wn_calib_point wn_calib_curve_point(const wn_calib_curve *c, long i) {
-    wn_calib_point p = {
-        .threshold = c->threshold[i], .passed = c->passed[i], .misses = c->misses[i]};
+    float t = c->threshold[i];
+    if (i > 0 && isfinite(t)) t = wn_calib_between(c->threshold[i - 1], t);
+    wn_calib_point p = {.threshold = t, .passed = c->passed[i], .misses = c->misses[i]};
     long caught = c->n_defect - p.misses, reviewed = c->n - p.passed;
     p.recall = (double)caught / (double)c->n_defect;
     p.automation = (double)p.passed / (double)c->n;

@@ -486,7 +486,11 @@ int wn_calib_perclass_search(wn_calib_perclass *r, const float *probs /* (N, K) 
     r->threshold = wn_xmalloc(sizeof *r->threshold * (size_t)k);
     r->misses = wn_xcalloc((size_t)k, sizeof *r->misses);
     r->threshold[0] = INFINITY;
-    for (int c = 0; c < s.m; c++) r->threshold[s.co[c].cls] = s.co[c].cand[best[c]];
+    for (int c = 0; c < s.m; c++) { /* between the chosen value and the one below (wn_calib_between) */
+        const float *cand = s.co[c].cand;
+        long b = best[c];
+        r->threshold[s.co[c].cls] = b > 0 && isfinite(cand[b]) ? wn_calib_between(cand[b - 1], cand[b]) : cand[b];
+    }
     r->passed = wn_calib_perclass_count(probs, labels, n, k, r->threshold, r->misses);
     rc = WN_OK;
     if (r->passed != best_passed)

@@ -146,12 +146,21 @@ typedef struct wn_calib_curve {
 } wn_calib_curve;
 
 typedef struct wn_calib_point {
-    float threshold;
+    float threshold;   /* the decision threshold of the point: wn_calib_between(the previous
+                          distinct score, this point's score), the score itself for point 0,
+                          +inf for the last */
     long passed, misses;
     double recall;     /* (n_defect - misses) / n_defect */
     double automation; /* passed / n */
     double precision;  /* defects among reviewed photos / reviewed photos; 1 when none reviewed */
 } wn_calib_point;
+
+/* A float m with lo < m <= hi, as near the middle of (lo, hi] as float allows (hi when they are
+ * adjacent floats). Needs lo < hi, both finite. A threshold chosen between two calibration scores
+ * rather than on one makes the same decisions on the calibration set, and keeps making them when
+ * a score moves by rounding (another batch size, thread count or device), so a defect photo
+ * at the threshold is not auto-passed by a last-bit difference. */
+float wn_calib_between(float lo, float hi);
 
 /* Builds the curve from scores (N) and labels (N) in [0, n_classes): validates (NaN or infinite
  * scores, labels out of range, an empty set, no defect photos: WN_EINPUT), radix-sorts the ok and

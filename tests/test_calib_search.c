@@ -71,6 +71,13 @@ static int check_pooled_case(const float *s /* (N) */, const int *y /* (N) */, l
             n - passed[i] > 0 ? (double)(n_def - misses[i]) / (double)(n - passed[i]) : 1.0;
         ok = ok && fabs(pt.recall - rec) < 1e-12 && fabs(pt.automation - aut) < 1e-12 &&
              fabs(pt.precision - prec) < 1e-12;
+        /* the point's decision threshold lies in (previous score, this score] and passes
+         * exactly the photos the point counts */
+        ok = ok && (i == 0 ? pt.threshold == cand[0]
+                           : pt.threshold > cand[i - 1] && pt.threshold <= cand[i]);
+        long below = 0;
+        for (long q = 0; q < n; q++) below += s[q] < pt.threshold;
+        ok = ok && below == passed[i];
     }
     CHECK_MSG(ok, "%s: curve differs from brute force (n = %ld, %ld vs %ld points)", what, n,
               c.n_points, p);
@@ -380,24 +387,28 @@ static void test_pooled_run(void) {
     wn_calib_pooled r;
     wn_err e = {0};
     CHECK(wn_calib_pooled_run(&r, s, y, n, 2, 0.95, 0.95, WN_CALIB_POINT, &e) == WN_OK);
-    CHECK(r.budget.allowed == 5 && r.point.misses == 5 && r.point.threshold == 0.06f);
+    /* the decision threshold lies between the chosen score and the next lower one */
+    CHECK(r.budget.allowed == 5 && r.point.misses == 5 &&
+          r.point.threshold == wn_calib_between(47.0f / 800.0f, 0.06f));
+    CHECK(r.point.threshold > 47.0f / 800.0f && r.point.threshold < 0.06f);
     CHECK(r.recall_ci.lo < 0.95 && r.recall_ci.hi > 0.95);
     CHECK(r.automation_ci.lo < r.point.automation && r.automation_ci.hi > r.point.automation);
     wn_calib_pooled_free(&r);
     CHECK(wn_calib_pooled_run(&r, s, y, n, 2, 0.95, 0.95, WN_CALIB_CERTIFIED, &e) == WN_OK);
-    CHECK(r.budget.allowed == 1 && r.point.misses == 1 && r.point.threshold == 0.02f);
+    CHECK(r.budget.allowed == 1 && r.point.misses == 1 &&
+          r.point.threshold == wn_calib_between(15.0f / 800.0f, 0.02f));
     CHECK(r.point.passed == 1 + 16); /* the defect at 0.01 and ok photos 0/800 .. 15/800 */
     char buf[512];
     size_t len = wn_calib_summary(buf, sizeof buf, &r);
     CHECK(len == strlen(buf));
-    CHECK_MSG(strcmp(buf, "threshold 0.02: catches 99.0% of defects (at least 95.0% with 95% "
+    CHECK_MSG(strcmp(buf, "threshold 0.0194: catches 99.0% of defects (at least 95.0% with 95% "
                           "confidence, n = 100); auto-passes 3.4% of photos") == 0,
               "%s", buf);
     char small[16];
     CHECK(wn_calib_summary(small, sizeof small, &r) == len && strlen(small) == 15);
     len = wn_calib_summary_targets(buf, sizeof buf, &r.curve, 0.95, WN_CALIB_CERTIFIED);
     CHECK_MSG(strstr(buf, "target 90.0%: threshold") &&
-                  strstr(buf, "target 95.0%: threshold 0.02, "
+                  strstr(buf, "target 95.0%: threshold 0.0194, "
                               "automation 3.4%\n") &&
                   strstr(buf, "target 98.0%: cannot certify with 100 defect photos (needs 149)") &&
                   strstr(buf, "target 99.0%: cannot certify with 100 defect photos (needs 299)"),
@@ -405,7 +416,7 @@ static void test_pooled_run(void) {
     wn_calib_pooled_free(&r);
     CHECK(wn_calib_pooled_run(&r, s, y, n, 2, 0.9, 0.95, WN_CALIB_POINT, &e) == WN_OK);
     wn_calib_summary(buf, sizeof buf, &r);
-    CHECK_MSG(strstr(buf, "threshold 0.11: catches 90.0% of defects (95% interval ") &&
+    CHECK_MSG(strstr(buf, "threshold 0.109: catches 90.0% of defects (95% interval ") &&
                   strstr(buf, ", n = 100; not certified); auto-passes 19.6% of photos"),
               "%s", buf);
     wn_calib_pooled_free(&r);
@@ -413,7 +424,7 @@ static void test_pooled_run(void) {
     s[0] = 2.0f;
     CHECK(wn_calib_pooled_run(&r, s, y, n, 2, 0.5, 0.95, WN_CALIB_POINT, &e) == WN_OK);
     wn_calib_summary(buf, sizeof buf, &r);
-    CHECK_MSG(strstr(buf, "threshold 2: catches 100.0%"), "%s", buf);
+    CHECK_MSG(strstr(buf, "threshold 1.5: catches 100.0%"), "%s", buf); /* between 1.00 and 2 */
     wn_calib_pooled_free(&r);
 }
 
@@ -732,13 +743,14 @@ static void test_perclass_input_and_summary(void) {
     CHECK(wn_calib_perclass_search(&res, probs, y, 4, 3, allowed, 0, &e) == WN_OK);
     CHECK(res.passed == 2 && res.misses[1] == 0 && res.misses[2] == 0);
     /* ok photos have P1 = 0.05, 0.1 and P2 = 0.05, 0.1; the defects 0.7 / 0.6: thresholds are
-     * raised to the first score they must stop */
-    CHECK(res.threshold[1] == 0.7f && res.threshold[2] == 0.6f);
+     * raised to the first score they must stop, then set between it and the next lower value
+     * of that class (0.1 for both: the other defect's) */
+    CHECK(res.threshold[1] == wn_calib_between(0.1f, 0.7f) && res.threshold[2] == wn_calib_between(0.1f, 0.6f));
     char buf[256];
     char *names[3] = {"ok", "undercut", "porosity"};
     wn_calib_perclass_summary(buf, sizeof buf, &res, count, names);
-    CHECK_MSG(strcmp(buf, "undercut: threshold 0.7, catches 100.0% (1 of 1 photos)\nporosity: "
-                          "threshold 0.6, catches 100.0% (1 of 1 photos)\nauto-passes 50.0% of "
+    CHECK_MSG(strcmp(buf, "undercut: threshold 0.4, catches 100.0% (1 of 1 photos)\nporosity: "
+                          "threshold 0.35, catches 100.0% (1 of 1 photos)\nauto-passes 50.0% of "
                           "photos\n") == 0,
               "%s", buf);
     wn_calib_perclass_free(&res);
@@ -783,8 +795,48 @@ static void test_perclass_larger(void) {
     free(y);
 }
 
+/* wn_calib_between: strictly above lo, at most hi, near the middle; hi for adjacent floats; and
+ * the point of it: a defect photo at the chosen score whose score drops by a few ulps (another
+ * batch size or device) is still not auto-passed. */
+static void test_between(void) {
+    CHECK(wn_calib_between(0.0f, 1.0f) == 0.5f);
+    CHECK(wn_calib_between(0.25f, 0.5f) == 0.375f);
+    float a = 0.3f, b = nextafterf(a, 1.0f);
+    CHECK(wn_calib_between(a, b) == b);
+    CHECK(wn_calib_between(0.0f, 1e-40f) > 0.0f && wn_calib_between(0.0f, 1e-40f) <= 1e-40f);
+    uint32_t seed = 5;
+    int bad = 0;
+    for (int i = 0; i < 100000; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        float lo = (float)(seed >> 8) / 16777216.0f;
+        seed = seed * 1664525u + 1013904223u;
+        float hi = lo + (float)(seed >> 8) / 16777216.0f * (i % 2 ? 1e-3f : 1.0f);
+        if (!(hi > lo)) continue;
+        float m = wn_calib_between(lo, hi);
+        bad += !(m > lo && m <= hi && fabs((double)m - 0.5 * ((double)lo + hi)) <= 0.5 * ((double)hi - lo));
+    }
+    CHECK_MSG(bad == 0, "%d pairs outside (lo, hi]", bad);
+    /* 20 defects at 0.5..0.69 and ok photos below: with one miss allowed the threshold falls
+     * between 0.5 and 0.51, and the defect at 0.51, a few ulps lower, is still caught */
+    float s[60];
+    int y[60];
+    for (int i = 0; i < 20; i++) s[i] = 0.5f + 0.01f * (float)i, y[i] = 1;
+    for (int i = 20; i < 60; i++) s[i] = 0.01f * (float)(i - 20), y[i] = 0;
+    wn_calib_curve c;
+    wn_err e = {0};
+    CHECK(wn_calib_curve_build(&c, s, y, 60, 2, &e) == WN_OK);
+    long idx = wn_calib_curve_choose(&c, 1);
+    wn_calib_point pt = wn_calib_curve_point(&c, idx);
+    CHECK(pt.misses == 1 && pt.threshold > 0.5f && pt.threshold < s[1]);
+    float lowered = s[1];
+    for (int u = 0; u < 8; u++) lowered = nextafterf(lowered, 0.0f);
+    CHECK_MSG(!(lowered < pt.threshold), "a defect 8 ulps below its calibration score is auto-passed");
+    wn_calib_curve_free(&c);
+}
+
 int main(void) {
     test_sort();
+    test_between();
     test_pooled_random();
     test_pooled_adversarial();
     test_pooled_large();
