@@ -131,6 +131,10 @@ else
 fi
 # classify end to end on the GPU (issue 5: ResNet-18, 640x480 and 1280x960 JPEG folders)
 step classify_gpu 120 "$LOG" bash "$root/bench/classify_gpu.sh" --build "$B"
+# cuDNN's convolution time for ResNet-18 by data type and layout (fp32/bf16 x NCHW/NHWC): the
+# measurement the bf16 and NHWC work of issue 6 starts from
+# (its figures stay in gpu_check.log and summary.txt: at most 8 files come back from $OUT)
+step bench_gpu_conv 60 "$LOG" "$B/bench/bench_gpu_conv"
 # with what time is left: the whole suite with the GPU present (the CLI tests then train on it),
 # ResNet-18 with cuDNN's non-deterministic algorithms allowed (PyTorch's default), and with
 # cuDNN's heuristic choice (what weldnet train uses)
@@ -147,5 +151,7 @@ step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only re
   echo "== total $(($(date +%s) - start))s"
   echo "== classify (issue 5; goal 4,000 photos/s with ResNet-18)"
   grep -E "^  .* photos/s \(|FAILED" "$LOG" | grep -iE "resnet|decode-bound" || echo "  (no classify figures)"
+  echo "== cuDNN convolutions alone, ResNet-18 batch 256 (bench_gpu_conv; the bf16/NHWC question)"
+  grep -E "^  (fp32|bf16)_n(chw|hwc) +(training|incomplete)" "$LOG" || echo "  (no figures)"
 } | tee -a "$LOG"
 python3 "$root/bench/gpu_table.py" "$OUT" 2>&1 | tee -a "$LOG"

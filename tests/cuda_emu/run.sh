@@ -41,7 +41,7 @@ gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/tests" -c "$root/tests/wn
 rc=0
 for t in "${tests[@]}"; do
   n=$(basename "$t" .c)
-  gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/src" -I"$root/gpu" -I"$root/train" -I"$root/deploy" -I"$root/calibrate" -I"$root/tests" -I"$ob" -c "$t" -o "$out/$n.o"
+  gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$cu" -I"$root/src" -I"$root/gpu" -I"$root/train" -I"$root/deploy" -I"$root/calibrate" -I"$root/tests" -I"$ob" -c "$t" -o "$out/$n.o"
   g++ "${san[@]}" "$out/$n.o" "$out/wn_test.o" "${objs[@]}" "$build/libweldnet_core.a" \
     -lopenblas -ljpeg -lpng -lz -linih -lcsv -lm -lpthread -o "$out/$n"
   echo "== $n (emulated GPU; log $out/$n.log)"
