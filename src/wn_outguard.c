@@ -2,7 +2,6 @@
  * or an input of the same run (wn_outguard.h). */
 #include "wn_outguard.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
