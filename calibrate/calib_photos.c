@@ -84,7 +84,7 @@ int wn_calib_set_from_photos(const wn_calib_opts *o, const wn_model *m, const ch
     /* strict fp32 on the GPU: the thresholds are chosen on these scores, and classify (strict
      * by default) must see the same ones on either device */
     if (!rc) rc = wn_backend_create_math(o->device, o->threads, o->quiet, WN_MATH_STRICT, &be, e);
-    if (!rc) rc = wn_net_from_model(m, model_path, &be, &net, e);
+    if (!rc) rc = wn_net_for_inference(m, model_path, &be, &net, e);
     if (!rc) {
         s->k = k;
         s->n = cache.n;

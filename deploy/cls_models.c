@@ -118,7 +118,7 @@ static int load_one(wn_cls_models *ms, int i, const char *path, double threshold
     m->id = wn_xmalloc(n);
     if (m->calibrated) snprintf(m->id, n, "%s-%08lx", m->label, hash);
     else snprintf(m->id, n, "%s-%08lx@t=%.6g", m->label, hash, threshold);
-    if ((rc = wn_net_from_model(&m->m, path, &ms->be, &m->net, e))) return rc;
+    if ((rc = wn_net_for_inference(&m->m, path, &ms->be, &m->net, e))) return rc;
     if ((rc = wn_net_reserve(&m->net, ms->batch, 0, e))) return wn_err_prefix(e, "%s", path);
     const wn_netdef *d = &m->net.def;
     int s = 0;

@@ -97,6 +97,17 @@ int wn_net_from_model(const wn_model *m, const char *path, wn_backend *be, wn_ne
     return rc;
 }
 
+int wn_net_for_inference(const wn_model *m, const char *path, wn_backend *be, wn_net *net,
+                         wn_err *e) {
+    int rc = wn_net_from_model(m, path, be, net, e);
+    if (rc) return rc;
+    if ((rc = wn_net_fold_batchnorm(net, NULL, e))) {
+        wn_net_free(net);
+        return wn_err_prefix(e, "%s", path);
+    }
+    return WN_OK;
+}
+
 int wn_predict_cache(wn_net *net, const wn_cache *cache, const int *ids, int count, int batch,
                      const float *mean, const float *std, float *probs, double *loss, wn_err *e) {
     const wn_backend_ops *ops = net->be->ops;

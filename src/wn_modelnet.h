@@ -21,6 +21,12 @@ int wn_model_update_tensors(wn_model *m, const wn_net *net, wn_err *e);
  * messages. */
 int wn_net_from_model(const wn_model *m, const char *path, wn_backend *be, wn_net *net,
                       wn_err *e);
+/* The network of a model for inference (classify, calibrate): wn_net_from_model, then its
+ * batchnorm layers folded into the convolutions before them (wn_net_fold_batchnorm), one pass
+ * over the activations fewer per pair. Both stages use this, so the scores calibrate chooses
+ * thresholds on are the ones classify computes. */
+int wn_net_for_inference(const wn_model *m, const char *path, wn_backend *be, wn_net *net,
+                         wn_err *e);
 
 /* Uploads the model's tensors into net by name; every net tensor must be present with the
  * same shape. */

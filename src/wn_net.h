@@ -82,7 +82,13 @@ typedef struct wn_layer {
     size_t s_off, s_count;   /* bn running mean then running var (2C) in state */
     int frozen;              /* 1: parameters are not updated */
     int inplace;             /* 1: a relu/leaky whose y and dy are its input layer's (see
-                              * net_reserve.c): computed in place, like PyTorch's inplace=True */
+                              * net_reserve.c): computed in place, like PyTorch's inplace=True;
+                              * also a folded batchnorm (its y is its convolution's) */
+    int folded;              /* batchnorm: merged into the convolution before it (net_fold.c);
+                              * computes nothing */
+    int fold_bias;           /* conv: a batchnorm was folded into it; its bias is then the
+                              * (OC) values at params + fb_off */
+    size_t fb_off;
     float *y, *dy;           /* (N, out) activations and their gradient, backend memory */
     float *aux;              /* dropout mask (N, out), or bn save_mean/save_invstd (2C) */
 } wn_layer;
@@ -98,6 +104,7 @@ typedef struct wn_net {
     float *grads;            /* (n_params) their gradients */
     float *state;            /* (n_state) batchnorm running statistics */
     int batch;               /* batch size the activation buffers hold, 0 = none yet */
+    int n_folded;            /* batchnorm layers folded into convolutions: inference only */
     int training_buffers;    /* 1: dy/aux buffers for backward are allocated */
     /* activation storage, one backend allocation per role; the layers' y, dy and aux point
      * into these (owned by the net, managed by wn_net_reserve) */
@@ -121,6 +128,13 @@ void wn_net_print(const wn_net *net, FILE *f);
 /* PyTorch-default initialisation: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
  * batchnorm gamma 1, beta 0, running mean 0, var 1. Seeded. */
 int wn_net_init(wn_net *net, uint64_t seed, wn_err *e);
+
+/* For inference only (classify, calibrate), before wn_net_reserve: merges every batchnorm
+ * layer whose input is a convolution feeding nothing else into that convolution's weights and
+ * bias (evaluation-mode statistics), so the batchnorm computes nothing (net_fold.c). The outputs
+ * agree with the unfolded network's to rounding. The number folded goes to *n_folded (may be
+ * NULL). Afterwards the network cannot train (wn_net_reserve refuses training buffers). */
+int wn_net_fold_batchnorm(wn_net *net, int *n_folded, wn_err *e);
 
 /* Allocates activation buffers for batches of up to batch photos (training adds gradients).
  * Buffers only grow: a smaller batch, or training = 0 after training buffers exist, keeps them. */

@@ -663,6 +663,101 @@ static void test_inplace_rules(wn_backend *be) {
     wn_net_free(&net);
 }
 
+/* Random values for every tensor of a and the same in b (running variances positive). */
+static void same_random_tensors(wn_backend *be, wn_net *a, wn_net *b, uint64_t seed) {
+    wn_rng r;
+    wn_rng_seed(&r, seed, 3);
+    for (int t = 0; t < wn_net_tensor_count(a); t++) {
+        wn_tensor_ref ra, rb;
+        wn_net_tensor(a, t, &ra);
+        wn_net_tensor(b, t, &rb);
+        float *v = malloc(ra.count * sizeof(float));
+        randn(&r, v, ra.count, 0.7f);
+        if (strstr(ra.name, "running_var"))
+            for (size_t i = 0; i < ra.count; i++) v[i] = 0.2f + v[i] * v[i];
+        be->ops->upload(be->ctx, ra.data, v, ra.count * sizeof(float), NULL);
+        be->ops->upload(be->ctx, rb.data, v, rb.count * sizeof(float), NULL);
+        free(v);
+    }
+}
+
+/* Folding batchnorm into convolutions for inference: the pairs that may fold do (a conv with and
+ * without bias, one inside a residual block) and the others do not (after a pool, after a conv
+ * that feeds two layers); evaluation-mode outputs equal the unfolded network's to rounding, on
+ * that net and on resnet18.ini; the folded batchnorms take no activation memory; training is
+ * refused. */
+static void check_fold(wn_backend *be, const char *src, int is_file, int n, int want_folded,
+                       const char *what) {
+    wn_net a, b;
+    if (make_net(be, src, is_file, 3, &a)) return;
+    if (make_net(be, src, is_file, 3, &b)) {
+        wn_net_free(&a);
+        return;
+    }
+    same_random_tensors(be, &a, &b, 77);
+    wn_err e = {0};
+    int folded = -1;
+    CHECK_MSG(wn_net_fold_batchnorm(&b, &folded, &e) == WN_OK, "%s: %s", what, e.msg);
+    CHECK_MSG(folded == want_folded, "%s: %d batchnorm layers folded, want %d", what, folded, want_folded);
+    CHECK(wn_net_reserve(&a, n, 0, &e) == WN_OK && wn_net_reserve(&b, n, 0, &e) == WN_OK);
+    size_t sample = (size_t)a.def.in_c * a.def.in_h * a.def.in_w;
+    float *x = malloc((size_t)n * sample * sizeof(float)); /* (N, C, H, W) */
+    wn_rng r;
+    wn_rng_seed(&r, 5, 4);
+    randn(&r, x, (size_t)n * sample, 1.0f);
+    float *xd = dev_upload(be, x, (size_t)n * sample * sizeof(float));
+    size_t k = (size_t)n * 3;
+    float *la = malloc(k * sizeof(float)), *lb = malloc(k * sizeof(float)); /* (N, K) each */
+    dev_get(be, la, wn_net_forward(&a, n, xd, 0, 0), k * sizeof(float));
+    dev_get(be, lb, wn_net_forward(&b, n, xd, 0, 0), k * sizeof(float));
+    double rms = 0, worst = 0;
+    for (size_t i = 0; i < k; i++) rms += (double)la[i] * la[i];
+    rms = sqrt(rms / (double)k);
+    for (size_t i = 0; i < k; i++) worst = fmax(worst, fabs((double)la[i] - lb[i]));
+    CHECK_MSG(worst <= 1e-5 * (rms + 1e-3), "%s: folded logits differ by %.3g (rms %.3g)", what, worst, rms);
+    int shared = 0;
+    for (int i = 0; i < b.n_layers; i++)
+        if (b.layers[i].folded) shared += b.layers[i].y == b.layers[b.layers[i].in].y;
+    CHECK_MSG(shared == want_folded, "%s: %d folded layers share their convolution's output", what, shared);
+    CHECK(wn_net_reserve(&b, n, 1, &e) == WN_EINPUT && strstr(e.msg, "inference only"));
+    be->ops->free(be->ctx, xd);
+    free(x);
+    free(la);
+    free(lb);
+    wn_net_free(&a);
+    wn_net_free(&b);
+}
+
+static void test_fold(wn_backend *be) {
+    static const char text[] = "[net]\nwidth = 8\nheight = 8\nchannels = 3\n"
+                               "[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n"
+                               "[bn1]\ntype = batchnorm\n"                       /* folds */
+                               "[r1]\ntype = relu\n"
+                               "[c2]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\nbias = 0\n"
+                               "[bn2]\ntype = batchnorm\n"                       /* folds, no bias */
+                               "[sum]\ntype = add\nfrom = r1\n"
+                               "[r2]\ntype = relu\n"
+                               "[p]\ntype = maxpool\nsize = 2\n"
+                               "[bn3]\ntype = batchnorm\n"                       /* after a pool: no */
+                               "[c3]\ntype = conv\nfilters = 4\nsize = 1\n"
+                               "[bn4]\ntype = batchnorm\n"                       /* c3 feeds two: no */
+                               "[tap]\ntype = add\ninput = c3\nfrom = bn4\n"
+                               "[g]\ntype = gap\n"
+                               "[fc]\ntype = dense\nunits = classes\n";
+    check_fold(be, text, 0, 3, 2, "fold rules net");
+    wn_net net;
+    if (!make_net(be, text, 0, 3, &net)) {
+        wn_err e = {0};
+        CHECK(wn_net_fold_batchnorm(&net, NULL, &e) == WN_OK);
+        const char *yes[] = {"bn1", "bn2"}, *no[] = {"bn3", "bn4"};
+        for (int i = 0; i < 2; i++) CHECK_MSG(net.layers[layer_index(&net, yes[i])].folded, "%s folded", yes[i]);
+        for (int i = 0; i < 2; i++) CHECK_MSG(!net.layers[layer_index(&net, no[i])].folded, "%s not folded", no[i]);
+        CHECK(net.layers[layer_index(&net, "r1")].inplace); /* over c1's output, through bn1 */
+        wn_net_free(&net);
+    }
+    check_fold(be, repo_path("samples/nets/resnet18.ini"), 1, 1, 20, "resnet18.ini");
+}
+
 /* Batchnorm: batch statistics and running-stat updates in training, running stats in
  * evaluation. Dropout: identity in evaluation, inverted dropout in training. */
 static void test_modes(wn_backend *be) {
@@ -814,6 +909,7 @@ int main(void) {
     test_determinism(&be);
     test_reserve(&be);
     test_inplace_rules(&be);
+    test_fold(&be);
     check_gradient_layout(&be, net_residual, 0, 3, 1, "residual net");
     check_gradient_layout(&be, net_branches, 0, 2, 0, "branches net");
     check_gradient_layout(&be, net_resnet, 0, 2, 1, "small resnet");

@@ -1,6 +1,7 @@
 /* net_forward.c - the forward pass: every layer in file order on the backend ops, in training
  * mode (batchnorm batch statistics, dropout with a per-layer seed) or evaluation mode
- * (batchnorm running statistics, dropout as identity). */
+ * (batchnorm running statistics, dropout as identity; a batchnorm folded into its convolution
+ * for inference, net_fold.c, computes nothing). */
 #include <assert.h>
 
 #include "net_internal.h"
@@ -25,6 +26,7 @@ const float *wn_net_forward(wn_net *net, int n, const float *x, int training, ui
         const float *in = L->in < 0 ? x : net->layers[L->in].y; // (N, in shape)
         const float *w = net->params + L->w_off; // (OC, C, KH, KW) conv, (OUT, IN) dense, (C) gamma
         const float *b = L->b_count ? net->params + L->b_off : NULL; // (OC), (OUT) or (C) beta
+        if (L->fold_bias) b = net->params + L->fb_off; // (OC) the folded batchnorm's bias
         size_t count = (size_t)n * wn_shape_sample(L->out);
         switch (d->type) {
         case WN_LAYER_CONV: {
@@ -59,6 +61,10 @@ const float *wn_net_forward(wn_net *net, int n, const float *x, int training, ui
                 ops->copy(ctx, L->y, in, count * sizeof(float));
             break;
         case WN_LAYER_BATCHNORM: {
+            if (L->folded) { /* merged into its convolution: y is the convolution's */
+                assert(!training);
+                break;
+            }
             int c = L->out.c, hw = L->out.h * L->out.w;
             float *run = net->state + L->s_off; // (2, C): running mean, running var
             if (training)

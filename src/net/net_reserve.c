@@ -45,8 +45,9 @@ void wn_net_mark_inplace(wn_net *net) {
     for (int i = 0; i < nl; i++) {
         wn_layer *L = &net->layers[i];
         int type = L->def.type, j = L->in;
-        L->inplace = (type == WN_LAYER_RELU || (type == WN_LAYER_LEAKY && L->def.alpha >= 0)) &&
-                     j >= 0 && uses[j] == 1 && !reads_own_output(net->layers[j].def.type);
+        L->inplace = L->folded ||
+                     ((type == WN_LAYER_RELU || (type == WN_LAYER_LEAKY && L->def.alpha >= 0)) &&
+                      j >= 0 && uses[j] == 1 && !reads_own_output(net->layers[j].def.type));
     }
     free(uses);
 }
@@ -197,6 +198,9 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
 
 int wn_net_reserve(wn_net *net, int batch, int training, wn_err *e) {
     if (batch < 1) return wn_err_set(e, WN_EINPUT, "batch size %d: it must be at least 1", batch);
+    if (training && net->n_folded)
+        return wn_err_set(e, WN_EINPUT, "a network with batchnorm folded into its convolutions "
+                                        "runs inference only");
     int rc = WN_OK;
     if (batch > net->batch) {
         training = training || net->training_buffers;
