@@ -1,7 +1,8 @@
 /* bench_gpu.c - GPU throughput of weldnet's CUDA backend on synthetic input, for comparison with
  * ../shared/bench/torch_speed.py (same work: batch 256 at 224x224, 2 classes, SGD momentum 0.9
  * for training, a forward pass for inference):
- *   train/infer ResNet-18 (samples/nets/resnet18.ini) and AlexNet (bench/nets/alexnet_torchvision.ini)
+ *   train/infer ResNet-18 (samples/nets/resnet18.ini) and AlexNet (bench/nets/alexnet_torchvision.ini;
+ *   inference with batchnorm folded into the convolutions, as classify runs it)
  *   images/s, fp32 (cuDNN convolutions with TF32 like PyTorch's default; --strict for FMA only),
  *   and the device memory in use at the end (the backend's own peak, and the device-wide figure
  *   of cudaMemGetInfo, which includes the CUDA context);
@@ -77,7 +78,9 @@ static void model_open(model *md, wn_backend *be, const char *ini, int batch, in
     md->k = 2;
     md->batch = batch;
     md->sample = def.in_c * def.in_h * def.in_w;
+    /* inference runs the network as classify does: batchnorm folded into its convolutions */
     if (wn_net_create(&def, md->k, be, &md->net, &e) || wn_net_init(&md->net, 1, &e) ||
+        (!train && wn_net_fold_batchnorm(&md->net, NULL, &e)) ||
         wn_net_reserve(&md->net, batch, train > 0, &e))
         die(ini, &e);
     wn_netdef_free(&def);
