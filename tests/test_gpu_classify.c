@@ -1,6 +1,7 @@
 /* test_gpu_classify.c - `weldnet classify` on the CUDA backend against the CPU backend: the same
  * folder of PNG and JPEG photos (grey and RGB, some unreadable), two models of different inputs
- * (28x28 grey and 16x12 RGB), batch sizes 1 and 7, through wn_classify_run with
+ * (28x28 grey and 16x12 RGB, the latter with a batchnorm that classify folds into its
+ * convolution), batch sizes 1 and 7, through wn_classify_run with
  * device = cuda and device = cpu. The reports must list the same photos in the same order with
  * the same errors; every calibrated probability within 1e-4 + 1e-3*|p| of the CPU's (classify
  * runs the GPU's convolutions in strict fp32 by default), or within 5e-3 + 1e-2*|p| with --tf32
@@ -153,7 +154,13 @@ int main(void) {
     long counts[3] = {80, 12, 8};
     char *ma = strdup(tpath("grey.wnet")), *mb = strdup(tpath("rgb.wnet"));
     CHECK(tdu_make_model_ini(ma, NULL, 3, names, counts, 0, 11) == 0);
-    CHECK(tdu_make_model_ini(mb, TINY_NET_RGB16, 2, names, counts, 0, 12) == 0);
+    /* the RGB model has a batchnorm after a bias-free convolution: classify folds it into the
+     * convolution on both backends (the GPU's conv then adds the folded bias) */
+    CHECK(tdu_make_model_ini(mb, "[net]\nwidth = 16\nheight = 12\nchannels = 3\nmean = 0.5,0.4,0.3\n"
+                                 "std = 0.25,0.2,0.3\n[conv1]\ntype = conv\nfilters = 4\nsize = 3\n"
+                                 "stride = 2\nbias = 0\n[bn1]\ntype = batchnorm\n[relu1]\ntype = relu\n"
+                                 "[fc]\ntype = dense\nunits = classes\n",
+                             2, names, counts, 0, 12) == 0);
 
     /* thresholds at the CPU's median score, so that both decisions occur */
     const char *one_a[1] = {ma}, *one_b[1] = {mb};
