@@ -18,6 +18,9 @@ int wn_model_from_net(const wn_net *net, char *const *class_names, const long *c
                       const float *mean, const float *std, const char *meta, wn_model *m,
                       wn_err *e) {
     memset(m, 0, sizeof *m);
+    if (net->n_folded) /* its convolutions hold merged batchnorm values, not the model's */
+        return wn_err_set(e, WN_ERUNTIME, "a network with batchnorm folded for inference cannot "
+                                          "be saved as a model");
     m->net_ini = wn_xstrdup(net->def.ini_text ? net->def.ini_text : "");
     m->n_classes = net->n_classes;
     m->class_names = wn_xcalloc(net->n_classes, sizeof(char *));
@@ -39,23 +42,6 @@ int wn_model_from_net(const wn_net *net, char *const *class_names, const long *c
     for (int i = 0; i < n; i++) {
         m->n_tensors = i + 1;
         if (download_tensor(net, i, &m->tensors[i], e)) return e ? e->code : WN_ERUNTIME;
-    }
-    return WN_OK;
-}
-
-int wn_model_update_tensors(wn_model *m, const wn_net *net, wn_err *e) {
-    int n = wn_net_tensor_count(net);
-    if (n != m->n_tensors)
-        return wn_err_set(e, WN_ERUNTIME, "model has %d tensors, network %d", m->n_tensors, n);
-    for (int i = 0; i < n; i++) {
-        wn_tensor_ref r;
-        wn_net_tensor(net, i, &r);
-        wn_named_tensor *t = &m->tensors[i];
-        if (strcmp(t->name, r.name))
-            return wn_err_set(e, WN_ERUNTIME, "tensor %d is %s in the model, %s in the network", i,
-                              t->name, r.name);
-        int rc = net->be->ops->download(net->be->ctx, t->data, r.data, r.count * sizeof(float), e);
-        if (rc) return rc;
     }
     return WN_OK;
 }

@@ -14,9 +14,6 @@ int wn_model_from_net(const wn_net *net, char *const *class_names, const long *c
                       const float *mean, const float *std, const char *meta, wn_model *m,
                       wn_err *e);
 
-/* Copies the net's tensors into an existing model (same architecture), replacing its values. */
-int wn_model_update_tensors(wn_model *m, const wn_net *net, wn_err *e);
-
 /* Builds a net on be from a model file's INI and uploads every tensor. path names the file in
  * messages. */
 int wn_net_from_model(const wn_model *m, const char *path, wn_backend *be, wn_net *net,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wn_modelnet.h"
 #include "wn_net.h"
 #include "wn_rng.h"
 #include "wn_test.h"
@@ -720,6 +721,11 @@ static void check_fold(wn_backend *be, const char *src, int is_file, int n, int 
         if (b.layers[i].folded) shared += b.layers[i].y == b.layers[b.layers[i].in].y;
     CHECK_MSG(shared == want_folded, "%s: %d folded layers share their convolution's output", what, shared);
     CHECK(wn_net_reserve(&b, n, 1, &e) == WN_EINPUT && strstr(e.msg, "inference only"));
+    wn_model m;
+    char *names[3] = {"ok", "a", "b"};
+    float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+    CHECK(wn_model_from_net(&b, names, NULL, mean, std, NULL, &m, &e) == WN_ERUNTIME &&
+          strstr(e.msg, "cannot be saved"));
     be->ops->free(be->ctx, xd);
     free(x);
     free(la);
