@@ -16,8 +16,8 @@
 #   --recipe NAME="ARGS"  define another recipe NAME (then list it in --methods); repeatable
 #   --build DIR      build folder with the weldnet executable      [build]
 #   --threads N      CPU threads for each weldnet run               [2]
-#   --jobs N         runs at once (e.g. --jobs 2 --threads 1 on 2 cores: a little faster
-#                    in all than one run on 2 threads at a time)                [1]
+#   --jobs N         runs at once (--jobs 2 --threads 1 on 2 cores takes about as long as
+#                    2-thread runs one after another; the figures are the same)  [1]
 #   --work DIR       keep photo sets and runs here (reused)        [a temporary folder]
 #   --reuse          with --work: keep a finished run of the same recipe and epochs instead of
 #                    training it again (to continue an interrupted benchmark)

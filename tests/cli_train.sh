@@ -29,6 +29,14 @@ check "! diff <(cut -d, -f1-3 $TMP/a.log.csv | head -3) <(cut -d, -f1-3 $TMP/c.l
 expect 0 "" -- "$WN" train "${common[@]}" --epochs 3 --out "$TMP/r.wnet"
 expect 0 "resuming after epoch 3" -- "$WN" train "${common[@]}" --epochs 6 --resume --out "$TMP/r.wnet"
 check "diff <(cut -d, -f1-7 $TMP/a.log.csv) <(cut -d, -f1-7 $TMP/r.log.csv) >/dev/null" "resumed run matches the straight run"
+# the figures do not depend on the thread count (fixed chunks for the gradient sums, no OpenBLAS
+# threads): one epoch of the 3-conv net with crop and flip on 1 and on 2 threads
+fm=(--config "$ROOT/samples/nets/fmnist_small.ini" --data "$SAMPLE/train" --val "$SAMPLE/val" --epochs 1
+    --batch 32 --crop 2 --flip 1 --plots 0 -q)
+expect 0 "" -- "$WN" train "${fm[@]}" --threads 1 --out "$TMP/t1.wnet"
+expect 0 "" -- "$WN" train "${fm[@]}" --threads 2 --out "$TMP/t2.wnet"
+check "cmp -s $TMP/t1.state $TMP/t2.state" "1 and 2 threads give the same training state, byte for byte"
+check "cmp -s <(cut -d, -f1-7,10- $TMP/t1.log.csv) <(cut -d, -f1-7,10- $TMP/t2.log.csv)" "1 and 2 threads give the same log"
 # outputs that would destroy a photo, a file of another kind or an input are refused up front
 photo=$(ls "$SAMPLE"/train/bag/*.png | head -1)
 cp "$photo" "$TMP/photo.png"

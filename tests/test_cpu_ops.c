@@ -579,7 +579,55 @@ static void test_bad_threads(void) {
     wn_backend_free(&b);
 }
 
+/* Convolution gradients do not depend on the thread count, bit for bit (fixed chunks of images
+ * summed in order), for batches below, at and above the chunk count. */
+static void test_conv_threads(void) {
+    const int batches[] = {1, 5, 16, 37}, threads[] = {1, 2, 3, 5};
+    for (int bi = 0; bi < 4; bi++) {
+        wn_conv_desc d = {.n = batches[bi], .c = 3, .h = 9, .w = 8, .oc = 4, .kh = 3, .kw = 3,
+                          .sh = 1, .sw = 1, .ph = 1, .pw = 1};
+        d.oh = conv_out(d.h, d.kh, d.sh, d.ph);
+        d.ow = conv_out(d.w, d.kw, d.sw, d.pw);
+        size_t nx = (size_t)d.n * d.c * d.h * d.w, nw = (size_t)d.oc * d.c * d.kh * d.kw,
+               ny = (size_t)d.n * d.oc * d.oh * d.ow;
+        wn_rng r;
+        wn_rng_seed(&r, 99, (uint64_t)bi);
+        float *hx = rand_host(&r, nx, -1, 1), *hw = rand_host(&r, nw, -1, 1), *hdy = rand_host(&r, ny, -1, 1);
+        float *ref[3] = {NULL, NULL, NULL}; /* dx, dw, db of 1 thread */
+        int same = 1;
+        for (int ti = 0; ti < 4; ti++) {
+            wn_backend b;
+            wn_err e = {0};
+            if (wn_cpu_backend_create(threads[ti], &b, &e) != WN_OK) {
+                CHECK_MSG(0, "%s", e.msg);
+                continue;
+            }
+            float *x = dev_from(&b, hx, nx), *w = dev_from(&b, hw, nw), *dy = dev_from(&b, hdy, ny);
+            float *dx = dev_alloc(&b, nx), *dw = dev_alloc(&b, nw), *db = dev_alloc(&b, d.oc);
+            b.ops->conv_backward(b.ctx, &d, x, w, dy, dx, dw, db);
+            float *got[3] = {host_from(&b, dx, nx), host_from(&b, dw, nw), host_from(&b, db, d.oc)};
+            size_t sz[3] = {nx, nw, (size_t)d.oc};
+            for (int k = 0; k < 3; k++) {
+                if (ti == 0) ref[k] = got[k];
+                else {
+                    same &= !memcmp(ref[k], got[k], sz[k] * sizeof(float));
+                    free(got[k]);
+                }
+            }
+            float *bufs[6] = {x, w, dy, dx, dw, db};
+            for (int k = 0; k < 6; k++) b.ops->free(b.ctx, bufs[k]);
+            wn_backend_free(&b);
+        }
+        CHECK_MSG(same, "conv backward, batch %d: gradients differ between 1, 2, 3 and 5 threads", d.n);
+        for (int k = 0; k < 3; k++) free(ref[k]);
+        free(hx);
+        free(hw);
+        free(hdy);
+    }
+}
+
 int main(void) {
+    test_conv_threads();
     const int thread_counts[] = {1, 2, 3};
     for (int t = 0; t < 3; t++) {
         wn_backend b;

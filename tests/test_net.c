@@ -833,6 +833,62 @@ static void test_modes(wn_backend *be) {
 
 /* Left half bright -> class 0, right half bright -> class 1, with noise. Returns the loss of
  * the first step (before any update) and the mean loss of the last 4 steps. */
+/* fmnist_small.ini, 3 Adam steps on 40 random photos (more than the 16 gradient chunks of the
+ * CPU convolution) on a backend of `threads` threads: the parameters after them (malloc'ed). */
+static float *train_steps_params(int threads, size_t *n_params) {
+    wn_backend be;
+    wn_err e = {0};
+    if (wn_cpu_backend_create(threads, &be, &e) != WN_OK) return NULL;
+    wn_net net;
+    float *out = NULL;
+    if (!make_net(&be, repo_path("samples/nets/fmnist_small.ini"), 1, 2, &net)) {
+        const int batch = 40, sample = 28 * 28;
+        float *xh = malloc((size_t)batch * sample * sizeof(float));
+        int32_t yh[40];
+        wn_rng r;
+        wn_rng_seed(&r, 31, 1);
+        randn(&r, xh, (size_t)batch * sample, 1.0f);
+        for (int i = 0; i < batch; i++) yh[i] = i % 3 == 0;
+        float *x = dev_upload(&be, xh, (size_t)batch * sample * sizeof(float));
+        int32_t *y = (int32_t *)dev_upload(&be, yh, sizeof yh);
+        float *dl = wn_balloc(&be, (size_t)batch * 2, "dlogits", &e);
+        float *m = wn_balloc(&be, net.n_params, "m", &e), *v = wn_balloc(&be, net.n_params, "v", &e);
+        CHECK(wn_net_init(&net, 4, &e) == WN_OK && wn_net_reserve(&net, batch, 1, &e) == WN_OK);
+        for (int t = 0; t < 3; t++) {
+            const float *logits = wn_net_forward(&net, batch, x, 1, (uint64_t)t);
+            be.ops->softmax_xent(be.ctx, batch, 2, logits, y, NULL, NULL, NULL, dl, NULL);
+            wn_net_backward(&net, batch, x, dl);
+            be.ops->adam_update(be.ctx, net.n_params, net.params, net.grads, m, v, 1e-3f, 0.9f,
+                                0.999f, 1e-8f, 0.0f, 0, t + 1);
+        }
+        *n_params = net.n_params;
+        out = malloc(net.n_params * sizeof(float));
+        dev_get(&be, out, net.params, net.n_params * sizeof(float));
+        float *bufs[5] = {x, (float *)y, dl, m, v};
+        for (int i = 0; i < 5; i++) be.ops->free(be.ctx, bufs[i]);
+        free(xh);
+        wn_net_free(&net);
+    }
+    wn_backend_free(&be);
+    return out;
+}
+
+/* Training gives the same bits whatever the thread count (a run repeats on any machine, and
+ * --resume with other --threads continues it exactly). */
+static void test_thread_independence(void) {
+    size_t n1 = 0, n = 0;
+    float *p1 = train_steps_params(1, &n1);
+    CHECK(p1 != NULL);
+    const int others[] = {2, 3};
+    for (int i = 0; i < 2 && p1; i++) {
+        float *p = train_steps_params(others[i], &n);
+        CHECK_MSG(p && n == n1 && !memcmp(p, p1, n * sizeof(float)),
+                  "fmnist_small after 3 steps: parameters on %d threads differ from 1 thread's", others[i]);
+        free(p);
+    }
+    free(p1);
+}
+
 static void train_tiny(wn_backend *be, int adam, int steps, double *first, double *last) {
     const char *text = "[net]\nwidth = 8\nheight = 8\nchannels = 1\n"
                        "[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n"
@@ -916,6 +972,7 @@ int main(void) {
     test_reserve(&be);
     test_inplace_rules(&be);
     test_fold(&be);
+    test_thread_independence();
     check_gradient_layout(&be, net_residual, 0, 3, 1, "residual net");
     check_gradient_layout(&be, net_branches, 0, 2, 0, "branches net");
     check_gradient_layout(&be, net_resnet, 0, 2, 1, "small resnet");

@@ -154,7 +154,10 @@ int wn_cpu_backend_create(int threads, wn_backend *out, wn_err *e) {
         free(c);
         return wn_err_set(e, WN_ERUNTIME, "cannot start %d CPU worker threads", threads - 1);
     }
-    if (threads > 1) openblas_set_num_threads(1);
+    /* the backend does its own threading; OpenBLAS threads of their own would also make the
+     * results of --threads 1 differ from those of other thread counts (they split sums
+     * differently) */
+    openblas_set_num_threads(1);
     out->ops = &cpu_ops;
     out->ctx = c;
     return WN_OK;

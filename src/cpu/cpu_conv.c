@@ -1,6 +1,7 @@
 /* cpu_conv.c - convolution forward and backward on the CPU: im2col + sgemm per image
  * (cpu_k_conv.h), the batch split over the context's threads with single-threaded BLAS in each;
- * weight and bias gradients are accumulated per thread and summed at the end. */
+ * weight and bias gradients are accumulated per fixed chunk of images and summed in chunk order
+ * at the end, so they do not depend on the thread count. */
 #include <assert.h>
 #include <string.h>
 
@@ -40,52 +41,70 @@ void wn_cpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const
     wn_cpu_run(ctx, wn_cpu_nth(ctx, (size_t)d->n, 1), conv_forward_task, &j);
 }
 
-/* Thread tid's weight/bias gradient accumulators: the outputs themselves for thread 0. */
-static float *conv_dw_acc(conv_job *j, int tid) {
-    if (!j->dw || tid == 0) return j->dw;
-    size_t n = (size_t)j->d->oc * j->d->c * j->d->kh * j->d->kw;
-    return wn_cpu_scratch(j->c, tid, WN_CPU_SCRATCH_ACC, n * sizeof(float));
-}
+/* Weight and bias gradients are summed over the batch in WN_CONV_CHUNKS fixed chunks of
+ * consecutive images (fewer for a small batch): each chunk accumulates its images in order, the
+ * chunks are added in order at the end, and threads take whole chunks. The sums therefore do not
+ * depend on the thread count, so a run gives the same bits on 1 thread and on 64 (and --resume
+ * on another machine continues it exactly). Chunk 0 accumulates into dw/db themselves; chunk c
+ * >= 1 into slot c / nth of its thread (c % nth)'s scratch. */
+enum { WN_CONV_CHUNKS = 16 };
 
-static float *conv_db_acc(conv_job *j, int tid) {
-    if (!j->db || tid == 0) return j->db;
-    return wn_cpu_scratch(j->c, tid, WN_CPU_SCRATCH_ACC2, (size_t)j->d->oc * sizeof(float));
+static int conv_chunks(const wn_conv_desc *d) { return d->n < WN_CONV_CHUNKS ? d->n : WN_CONV_CHUNKS; }
+
+/* Accumulators of chunk ch (run by thread ch % nth): dw (OC, CKK) and db (OC), NULL when not
+ * wanted. */
+static void conv_chunk_acc(conv_job *j, int ch, int nth, float **dw, float **db) {
+    *dw = j->dw, *db = j->db;
+    if (ch == 0) return;
+    const int tid = ch % nth, slot = ch / nth; /* thread tid's chunks: tid, tid + nth, ... */
+    const int slots = (conv_chunks(j->d) + nth - 1) / nth;
+    size_t nw = (size_t)j->d->oc * j->d->c * j->d->kh * j->d->kw, nb = (size_t)j->d->oc;
+    if (j->dw) *dw = (float *)wn_cpu_scratch(j->c, tid, WN_CPU_SCRATCH_ACC, slots * nw * sizeof(float)) + slot * nw;
+    if (j->db) *db = (float *)wn_cpu_scratch(j->c, tid, WN_CPU_SCRATCH_ACC2, slots * nb * sizeof(float)) + slot * nb;
 }
 
 static void conv_backward_task(void *arg, int tid, int nth) {
     conv_job *j = arg;
     const wn_conv_desc *d = j->d;
     const size_t in_sz = (size_t)d->c * d->h * d->w, out_sz = (size_t)d->oc * d->oh * d->ow;
-    size_t b, e;
-    wn_cpu_split((size_t)d->n, tid, nth, &b, &e);
-    float *dw = conv_dw_acc(j, tid); // (OC, CKK)
-    float *db = conv_db_acc(j, tid); // (OC)
-    if (b == e) {
-        if (dw) memset(dw, 0, sizeof(float) * d->oc * d->c * d->kh * d->kw);
-        if (db) memset(db, 0, sizeof(float) * d->oc);
-        return;
-    }
+    const int chunks = conv_chunks(d);
     float *col = conv_col(j, tid); // (CKK, OH*OW)
-    for (size_t i = b; i < e; i++)
-        k_conv_backward_image(d, j->x + i * in_sz, j->w, j->dy + i * out_sz,
-                              j->dx ? j->dx + i * in_sz : NULL, dw, db, i == b ? 0.0f : 1.0f, col);
+    for (int ch = tid; ch < chunks; ch += nth) {
+        size_t b, e;
+        wn_cpu_split((size_t)d->n, ch, chunks, &b, &e); /* chunks >= 1 image each */
+        float *dw, *db; // (OC, CKK), (OC)
+        conv_chunk_acc(j, ch, nth, &dw, &db);
+        for (size_t i = b; i < e; i++)
+            k_conv_backward_image(d, j->x + i * in_sz, j->w, j->dy + i * out_sz,
+                                  j->dx ? j->dx + i * in_sz : NULL, dw, db, i == b ? 0.0f : 1.0f, col);
+    }
 }
 
 void wn_cpu_conv_backward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
                           const float *dy, float *dx, float *dw, float *db) {
     wn_cpu_ctx *c = ctx;
     conv_job j = {.c = c, .d = d, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dw, .db = db};
+    const int chunks = conv_chunks(d);
+    if (chunks < 1) { /* an empty batch: zero gradients */
+        if (dw) memset(dw, 0, sizeof(float) * d->oc * d->c * d->kh * d->kw);
+        if (db) memset(db, 0, sizeof(float) * d->oc);
+        return;
+    }
     int nth = wn_cpu_nth(c, (size_t)d->n, 1);
+    if (nth > chunks) nth = chunks;
+    /* allocate every thread's chunk accumulators here, before the threads run */
+    for (int ch = 1; ch < chunks; ch++) {
+        float *a, *b;
+        conv_chunk_acc(&j, ch, nth, &a, &b);
+    }
     wn_cpu_run(c, nth, conv_backward_task, &j);
     const size_t nw = (size_t)d->oc * d->c * d->kh * d->kw;
-    for (int t = 1; t < nth; t++) {
-        if (dw) {
-            const float *acc = conv_dw_acc(&j, t); // (OC, CKK)
-            for (size_t i = 0; i < nw; i++) dw[i] += acc[i];
-        }
-        if (db) {
-            const float *acc = conv_db_acc(&j, t); // (OC)
-            for (int i = 0; i < d->oc; i++) db[i] += acc[i];
-        }
+    for (int ch = 1; ch < chunks; ch++) { /* in chunk order, whatever the threads */
+        float *adw, *adb; // (OC, CKK), (OC)
+        conv_chunk_acc(&j, ch, nth, &adw, &adb);
+        if (dw)
+            for (size_t i = 0; i < nw; i++) dw[i] += adw[i];
+        if (db)
+            for (int i = 0; i < d->oc; i++) db[i] += adb[i];
     }
 }
