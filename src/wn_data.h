@@ -75,6 +75,10 @@ typedef struct wn_augment {
     int cutout;   /* Cutout (DeVries and Taylor 2017): a cutout x cutout square at a random centre
                    * (clipped at the borders) set to 0 after normalisation, i.e. to the mean
                    * (0 = off) */
+    double rotate; /* random rotation about the centre, uniform in [-rotate, rotate] degrees
+                    * (0 = off) */
+    double zoom;   /* random zoom about the centre, factor uniform in [1 - zoom, 1 + zoom]
+                    * (0 = off; < 1). Rotation and zoom sample bilinearly, black outside */
 } wn_augment;
 
 /* Fills x (count, C, H, W) with normalised floats ((pix/255 - mean)/std per channel) and y

@@ -19,7 +19,7 @@ check "grep -qF 'ce|bayesian|weighted|logit-adjusted|focal [ce]' <<<\"\$help\"" 
 
 # ---- each loss x sampler pair: 2 epochs + resume to 4 == 4 straight; the same seed repeats
 pairs=("bayesian stratified" "focal balanced" "weighted undersample --ema 0.99" "logit-adjusted oversample"
-       "ce stratified --cutout 6 --mixup 0.4" "bayesian shuffle --prior train")
+       "ce stratified --cutout 6 --mixup 0.4 --rotate 12 --zoom 0.1" "bayesian shuffle --prior train")
 i=0
 for p in "${pairs[@]}"; do
   read -r loss sampler more <<<"$p"

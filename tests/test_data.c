@@ -1,6 +1,7 @@
 /* test_data.c - tests of wn_data.h: folder scan (class order, nesting, hidden files, symlink
  * loops, fixed class lists), CSV manifests, every input error, the stratified split, the decoded
  * cache (pixels, channels, bad photos, threads, mmap storage), stats and batch assembly. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/data_internal.h"
 #include "wn_data.h"
 #include "wn_image.h"
 #include "wn_test.h"
@@ -633,14 +635,14 @@ static void test_stats_batch(void) {
     int exact = 1;
     for (int i = 0; i < 3; i++) exact &= matches(&c, ids[i], x + i * HC * HH * HW, 0, 0, 0, 0, nm, ns);
     CHECK(exact);
-    wn_augment off = {0, 0, 0};
+    wn_augment off = {0, 0, 0, 0, 0};
     float x2[3 * HC * HH * HW];
     wn_batch_fill(&c, ids, 3, nm, ns, &off, NULL, x2, y);
     CHECK(memcmp(x, x2, sizeof x) == 0);
 
     /* crop + flip: every offset and both flips appear, each output is exactly one of them */
     const int pad = 2, side = 2 * pad + 1;
-    wn_augment aug = {pad, 1, 0};
+    wn_augment aug = {pad, 1, 0, 0, 0};
     wn_rng rng;
     wn_rng_seed(&rng, 9, 1);
     int seen[5][5][2] = {{{0}}}, unexplained = 0, centred_ok = 1;
@@ -676,7 +678,7 @@ static void test_stats_batch(void) {
     /* (matches() reads a zero pixel outside the photo: padding is normalised black) */
 
     /* flip only: exact mirror or unchanged */
-    wn_augment fl = {0, 1, 0};
+    wn_augment fl = {0, 1, 0, 0, 0};
     int mirrored = 0, same = 0, other = 0;
     for (int t = 0; t < 200; t++) {
         int id = 0;
@@ -694,7 +696,7 @@ static void test_stats_batch(void) {
      * (No normalised pixel of this cache is 0: v/255 - 0.25 and - 0.5 never vanish.) */
     for (int with_crop = 0; with_crop < 2; with_crop++) {
         enum { CUT = 3 };
-        wn_augment cu = {with_crop ? pad : 0, with_crop, CUT}, base = {with_crop ? pad : 0, with_crop, 0};
+        wn_augment cu = {with_crop ? pad : 0, with_crop, CUT, 0, 0}, base = {with_crop ? pad : 0, with_crop, 0, 0, 0};
         int centres[HH][HW] = {{0}}, bad = 0;
         for (int t = 0; t < 1200; t++) {
             int id = t & 1;
@@ -741,6 +743,88 @@ static void test_stats_batch(void) {
     CHECK(differs);
 }
 
+/* The rotation and zoom warp (batch_warp.c) against its definition, and its draws in
+ * wn_batch_fill. */
+static void test_warp(void) {
+    uint8_t pix[2 * HC * HH * HW]; /* (2, C, H, W) */
+    int32_t labels[2], y[1];
+    int index[2];
+    wn_cache c;
+    make_cache(&c, pix, labels, index);
+    float nm[HC] = {0.25f, 0.5f}, ns[HC] = {0.5f, 2.0f};
+    float xa[HC * HH * HW], xb[HC * HH * HW];
+
+    /* angle 0, zoom 1: exactly the plain crop and flip, every offset */
+    int exact = 1;
+    for (int dy = 0; dy <= 4; dy++)
+        for (int dx = 0; dx <= 4; dx++)
+            for (int f = 0; f < 2; f++) {
+                wn_batch_warp(xa, pix + HC * HH * HW, nm, ns, HC, HH, HW, 2, dy, dx, f, 0.0, 1.0);
+                exact &= matches(&c, 1, xa, 2, dy, dx, f, nm, ns);
+            }
+    CHECK_MSG(exact, "warp with angle 0 and zoom 1 differs from the crop and flip");
+
+    /* 90 degrees on a square photo: out(r, q) = photo(q, W-1-r); -90: photo(W-1-q, r) */
+    enum { S = 5 };
+    uint8_t sq[S * S];
+    for (int i = 0; i < S * S; i++) sq[i] = (uint8_t)(7 * i + 3);
+    float m1[1] = {0.0f}, s1[1] = {1.0f}, o[S * S];
+    double worst = 0;
+    for (int sign = -1; sign <= 1; sign += 2) {
+        wn_batch_warp(o, sq, m1, s1, 1, S, S, 0, 0, 0, 0, 90.0 * sign, 1.0);
+        for (int r = 0; r < S; r++)
+            for (int q = 0; q < S; q++) {
+                int sr = sign > 0 ? q : S - 1 - q, sc = sign > 0 ? S - 1 - r : r;
+                double d = fabs(o[r * S + q] - sq[sr * S + sc] / 255.0);
+                if (d > worst) worst = d;
+            }
+    }
+    CHECK_MSG(worst < 1e-5, "90-degree rotation: max error %g", worst);
+
+    /* zoom 2 about the centre (2, 2): out(2, 2) = photo(2, 2), out(2, 3) = photo(2, 2.5), the
+     * mean of two neighbours, out(0, 0) = photo(1, 1); zoom 0.5: out(0, 0) reads photo(-2, -2),
+     * black, and the centre is kept */
+    wn_batch_warp(o, sq, m1, s1, 1, S, S, 0, 0, 0, 0, 0.0, 2.0);
+    CHECK_CLOSE(o[2 * S + 2], sq[2 * S + 2] / 255.0, 1e-6, 0);
+    CHECK_CLOSE(o[2 * S + 3], (sq[2 * S + 2] + sq[2 * S + 3]) / 2.0 / 255.0, 1e-6, 0);
+    CHECK_CLOSE(o[0], sq[1 * S + 1] / 255.0, 1e-6, 0);
+    wn_batch_warp(o, sq, m1, s1, 1, S, S, 0, 0, 0, 0, 0.0, 0.5);
+    CHECK_CLOSE(o[0], 0.0, 0, 0);
+    CHECK_CLOSE(o[2 * S + 2], sq[2 * S + 2] / 255.0, 1e-6, 0);
+    /* a 30-degree turn of a constant photo keeps the middle constant (normalised) */
+    uint8_t flat[S * S];
+    memset(flat, 200, sizeof flat);
+    wn_batch_warp(o, flat, nm, ns, 1, S, S, 0, 0, 0, 0, 30.0, 1.0);
+    CHECK_CLOSE(o[2 * S + 2], (200 / 255.0 - 0.25) / 0.5, 1e-5, 0);
+    CHECK_CLOSE(o[1 * S + 2], (200 / 255.0 - 0.25) / 0.5, 1e-5, 0);
+
+    /* wn_batch_fill draws crop, flip, angle, zoom, then Cutout: each output is the warp with
+     * the draws replayed from a copy of the generator; angles and zooms cover their ranges */
+    wn_augment aug = {2, 1, 0, 15.0, 0.1};
+    wn_rng rng;
+    wn_rng_seed(&rng, 21, 3);
+    int bad = 0, differs = 0;
+    double amin = 1e9, amax = -1e9, zmin = 1e9, zmax = -1e9;
+    for (int t = 0; t < 400; t++) {
+        int id = t & 1;
+        wn_rng rep = rng;
+        wn_batch_fill(&c, &id, 1, nm, ns, &aug, &rng, xa, y);
+        int dy = (int)wn_rng_below(&rep, 5), dx = (int)wn_rng_below(&rep, 5);
+        int f = (int)(wn_rng_u32(&rep) >> 31);
+        double a = (2.0 * wn_rng_uniform(&rep) - 1.0) * 15.0;
+        double z = 1.0 + (2.0 * wn_rng_uniform(&rep) - 1.0) * 0.1;
+        wn_batch_warp(xb, pix + id * HC * HH * HW, nm, ns, HC, HH, HW, 2, dy, dx, f, a, z);
+        bad += memcmp(xa, xb, sizeof xa) != 0;
+        bad += memcmp(&rep, &rng, sizeof rep) != 0;
+        differs += !matches(&c, id, xa, 2, dy, dx, f, nm, ns);
+        amin = fmin(amin, a), amax = fmax(amax, a), zmin = fmin(zmin, z), zmax = fmax(zmax, z);
+    }
+    CHECK_MSG(bad == 0, "%d batches differ from the replayed warp", bad);
+    CHECK(differs > 350); /* the warp changes nearly every photo */
+    CHECK(amin < -14 && amax > 14 && amin >= -15 && amax <= 15);
+    CHECK(zmin < 0.91 && zmax > 1.09 && zmin >= 0.9 && zmax <= 1.1);
+}
+
 int main(void) {
     const char *tmp0 = wn_test_tmpdir("test_data");
     char *tmp = wn_xstrdup(tmp0);
@@ -752,6 +836,7 @@ int main(void) {
     test_split();
     test_cache(tmp);
     test_stats_batch();
+    test_warp();
     free(tmp);
     return wn_test_done();
 }

@@ -251,7 +251,7 @@ int main(void) {
     wn_cache cache;
     make_cache(&cache, pix, labels);
     float mean[C] = {0.5f, 0.4f, 0.3f}, std[C] = {0.2f, 0.25f, 0.3f};
-    wn_augment aug = {2, 1, 3};
+    wn_augment aug = {2, 1, 3, 0, 0};
     wn_fill_cache src = {&cache, mean, std, &aug};
     wn_err e = {0};
     wn_backend cpu;

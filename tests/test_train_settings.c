@@ -29,6 +29,9 @@ static void test_settings(void) {
         {"batch", "1e3", "whole number"},
         {"optimizer", "rmsprop", "sgd|adam|adamw"},
         {"flip", "2", "from 0 to 1"},
+        {"rotate", "181", "from 0 to 180"},
+        {"rotate", "-5", "from 0 to 180"},
+        {"zoom", "1", "from 0 to 0.9"},
         {"seed", "-4", "non-negative"},
         {"learning_rate", "1", "unknown key 'learning_rate'"},
     };

@@ -28,6 +28,9 @@ static void usage(FILE *f) {
         "      --weight-decay X  [0]             --schedule none|step|cosine [none]\n"
         "      --warmup EPOCHS   [0]             --seed N       [1]\n"
         "      --val-split F     [0.1]           --crop PIXELS  [0 = off]  --flip 0|1 [0]\n"
+        "      --rotate DEG      rotate every training photo by a random angle in [-DEG, DEG]\n"
+        "                        about its centre, e.g. 10 [0 = off]\n"
+        "      --zoom F          zoom by a random factor in [1-F, 1+F], e.g. 0.1 [0 = off]\n"
         "      --cutout PIXELS   Cutout: a square of this side at a random centre set to the\n"
         "                        mean, every training photo [0 = off]\n"
         "      --mixup ALPHA     mixup: blend each batch with a shuffled copy of itself,\n"
@@ -71,7 +74,7 @@ static const struct {
 } MAPPED[] = {{"epochs", "epochs"},     {"batch", "batch"},       {"optimizer", "optimizer"},
               {"lr", "lr"},             {"momentum", "momentum"}, {"nesterov", "nesterov"},
               {"weight-decay", "weight_decay"}, {"schedule", "schedule"}, {"warmup", "warmup"},
-              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"ema", "ema"}, {"mixup", "mixup"},
+              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"rotate", "rotate"}, {"zoom", "zoom"}, {"ema", "ema"}, {"mixup", "mixup"},
               {"flip", "flip"},         {"select", "select"},     {"patience", "patience"},
               {"threads", "threads"},   {"loss", "loss"},         {"prior", "prior"},
               {"tau", "tau"},           {"focal-gamma", "focal_gamma"}, {"sampler", "sampler"},

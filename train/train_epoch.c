@@ -95,8 +95,9 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
     }
     float *pd = wn_balloc(be, (size_t)bs * k, "probabilities", e);      // (B, K)
     float *gd = wn_balloc(be, (size_t)bs * k, "logit gradients", e);    // (B, K)
-    wn_augment aug = {r->cfg.crop, r->cfg.flip, r->cfg.cutout};
-    int use_aug = augment && (aug.crop_pad > 0 || aug.flip || aug.cutout > 0);
+    wn_augment aug = {r->cfg.crop, r->cfg.flip, r->cfg.cutout, r->cfg.rotate, r->cfg.zoom};
+    int use_aug = augment && (aug.crop_pad > 0 || aug.flip || aug.cutout > 0 || aug.rotate > 0 ||
+                              aug.zoom > 0);
     wn_fill_cache src = {&r->ctrain, r->mean, r->std, use_aug ? &aug : NULL};
     int rc = (xd[0] && xd[1] && yd[0] && yd[1] && pd && gd)
                  ? WN_OK

@@ -35,6 +35,7 @@ typedef struct wn_train_cfg {
     uint64_t seed;
     double val_split;            /* share of train sent to validation when no --val */
     int crop, flip, cutout;      /* augmentation: random crop padding, horizontal flip, Cutout side */
+    double rotate, zoom;         /* augmentation: rotation range (degrees), zoom range (fraction) */
     double ema;                  /* weight average decay (0 = off), train_ema.c */
     double mixup;                /* mixup Beta(alpha, alpha) parameter (0 = off), train_mixup.c */
     int threads;                 /* CPU threads, 0 = all cores */

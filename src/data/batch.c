@@ -1,13 +1,14 @@
 /* batch.c - minibatch assembly from the decoded cache: normalisation ((pix/255 - mean)/std per
  * channel, through a 256-entry table per channel) with optional random crop of the zero-padded
- * photo, random horizontal flip and Cutout (a square set to 0 after normalisation). Per photo
- * the draws are, in this order: dy, dx (when crop_pad > 0), the flip (when flip), then the
- * square's centre row and column (when cutout > 0), so runs are reproducible from the rng state
- * (and runs without cutout draw exactly as they did before it existed). */
+ * photo, random horizontal flip, random rotation and zoom (batch_warp.c) and Cutout (a square set
+ * to 0 after normalisation). Per photo the draws are, in this order: dy, dx (when crop_pad > 0),
+ * the flip (when flip), the angle (when rotate > 0), the zoom (when zoom > 0), then the square's
+ * centre row and column (when cutout > 0), so runs are reproducible from the rng state (and runs
+ * without rotation, zoom or Cutout draw exactly as they did before these existed). */
 #include <assert.h>
 #include <stdlib.h>
 
-#include "wn_data.h"
+#include "data_internal.h"
 
 /* dst (C, H, W) = the photo src (C, H, W) through the tables lut (C, 256), shifted by the crop
  * offset (dy, dx) of the zero-padded photo and mirrored when flip. Output (r, q) reads padded
@@ -64,7 +65,8 @@ void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float
     int pad = aug && aug->crop_pad > 0 ? aug->crop_pad : 0;
     int flip_on = aug && aug->flip;
     int cut = aug && aug->cutout > 0 ? aug->cutout : 0;
-    assert(!(pad || flip_on || cut) || rng);
+    double rot = aug && aug->rotate > 0 ? aug->rotate : 0, zr = aug && aug->zoom > 0 ? aug->zoom : 0;
+    assert(!(pad || flip_on || cut || rot > 0 || zr > 0) || rng);
     for (int i = 0; i < count; i++) {
         int id = ids[i];
         assert(id >= 0 && id < cache->n);
@@ -77,7 +79,13 @@ void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float
             dx = (int)wn_rng_below(rng, (uint32_t)(2 * pad + 1));
         }
         if (flip_on) flip = (int)(wn_rng_u32(rng) >> 31);
-        place(dst, src, lut, C, H, W, pad, dy, dx, flip);
+        if (rot > 0 || zr > 0) {
+            double angle = rot > 0 ? (2.0 * wn_rng_uniform(rng) - 1.0) * rot : 0.0;
+            double zoom = zr > 0 ? 1.0 + (2.0 * wn_rng_uniform(rng) - 1.0) * zr : 1.0;
+            wn_batch_warp(dst, src, mean, std, C, H, W, pad, dy, dx, flip, angle, zoom);
+        } else {
+            place(dst, src, lut, C, H, W, pad, dy, dx, flip);
+        }
         if (cut) {
             int cy = (int)wn_rng_below(rng, (uint32_t)H);
             int cx = (int)wn_rng_below(rng, (uint32_t)W);

@@ -41,6 +41,14 @@ int wn_data_is_photo_name(const char *name);
 /* dir + "/" + name, malloc'ed (no doubled slash when dir ends in '/'). */
 char *wn_data_join(const char *dir, const char *name);
 
+/* batch_warp.c: dst (C, H, W) = the photo src (C, H, W), shifted by the crop offset (dy, dx) of
+ * the photo zero-padded by pad, mirrored when flip, rotated by angle_deg and zoomed by zoom (> 0;
+ * above 1 enlarges) about its centre, sampled bilinearly with black outside, normalised with
+ * mean (C) and std (C). Output (r, q) reads the photo at (cy, cx) + R(angle)/zoom . (r - cy,
+ * q' - cx) + (dy - pad, dx - pad), q' = W-1-q when flipped, (cy, cx) = ((H-1)/2, (W-1)/2). */
+void wn_batch_warp(float *dst, const uint8_t *src, const float *mean, const float *std, int C,
+                   int H, int W, int pad, int dy, int dx, int flip, double angle_deg, double zoom);
+
 /* Storage of the decoded cache: malloc'ed when bytes <= mem_limit, else an unlinked temporary
  * file in cache_dir (NULL: $TMPDIR or /tmp) grown with posix_fallocate and mapped. */
 typedef struct wn_cache_store {
