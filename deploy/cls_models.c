@@ -1,9 +1,12 @@
 /* cls_models.c - the models of one classify run: loads and checks each model file (a file of
  * another kind, an uncalibrated model without --threshold), takes its calibration (the priors
  * to divide out and the thresholds), names it (file stem, CRC-32 of the file), builds its net on
- * the shared backend, and runs batched inference on photos of the pipeline's ring:
- * normalise (wn_batch_fill) into page-locked memory (host_alloc), upload (upload_async and its
- * fence), forward, softmax, divide by the priors (wn_decide.h). */
+ * the shared backend, and runs batched inference on photos of the pipeline's ring: gather the
+ * photos' bytes into page-locked memory (host_alloc), upload them (upload_async and its fence;
+ * a quarter of the floats' size), normalise on the backend (lookup_u8 through the training
+ * normalisation's table, the same bits as wn_batch_fill), forward, softmax, divide by the priors
+ * (wn_decide.h). */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,16 +132,24 @@ static int load_one(wn_cls_models *ms, int i, const char *path, double threshold
     m->spec = s;
     size_t per = (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
     /* page-locked on the GPU (one DMA copy per batch, no staging through pageable memory) */
-    size_t xbytes = (size_t)ms->batch * per * sizeof(float);
+    size_t xbytes = (size_t)ms->batch * per;
     m->x_host = ms->be.ops->host_alloc(ms->be.ctx, xbytes);
     if (!m->x_host)
         return wn_err_set(e, WN_ERUNTIME, "%s: out of host memory allocating the %zu-byte input batch",
                           path, xbytes);
     m->probs = wn_xmalloc((size_t)ms->batch * (size_t)m->k * sizeof(float));
+    m->u8_dev = ms->be.ops->alloc(ms->be.ctx, xbytes);
     m->x_dev = wn_balloc(&ms->be, (size_t)ms->batch * per, "input batch", e);
     m->p_dev = wn_balloc(&ms->be, (size_t)ms->batch * (size_t)m->k, "probabilities", e);
-    if (!m->x_dev || !m->p_dev) return WN_ERUNTIME;
-    return WN_OK;
+    m->lut_dev = wn_balloc(&ms->be, (size_t)d->in_c * 256, "normalisation table", e);
+    if (!m->u8_dev && m->x_dev && m->p_dev && m->lut_dev)
+        wn_err_set(e, WN_ERUNTIME, "out of %s memory (input bytes)", ms->be.ops->name);
+    if (!m->u8_dev || !m->x_dev || !m->p_dev || !m->lut_dev) return WN_ERUNTIME;
+    float lut[3 * 256]; /* (C, 256); C is 1 or 3 (wn_netdef) */
+    assert(d->in_c >= 1 && d->in_c <= 3);
+    wn_batch_table(d->in_c, m->m.mean, m->m.std, lut);
+    rc = ms->be.ops->upload(ms->be.ctx, m->lut_dev, lut, (size_t)d->in_c * 256 * sizeof(float), e);
+    return rc ? wn_err_prefix(e, "%s", path) : WN_OK;
 }
 
 int wn_cls_models_load(wn_cls_models *ms, const char *const *paths, int n, double threshold,
@@ -194,13 +205,20 @@ int wn_cls_models_infer(wn_cls_models *ms, int mi, const uint8_t *pix, int ring,
     const wn_cls_spec *s = &ms->spec[m->spec];
     const wn_backend_ops *ops = ms->be.ops;
     void *ctx = ms->be.ctx;
-    /* the ring seen as a cache of ring photos, so the training normalisation is reused */
-    wn_cache view = {.n = ring, .c = s->c, .h = s->h, .w = s->w, .pix = (uint8_t *)pix};
     size_t per = (size_t)s->c * (size_t)s->h * (size_t)s->w;
-    wn_batch_fill(&view, ids, n, m->m.mean, m->m.std, NULL, NULL, m->x_host, NULL);
-    int rc = ops->upload_async(ctx, m->x_dev, m->x_host, (size_t)n * per * sizeof(float), e);
+    /* gather the ring slots (pix (ring, C, H, W)) into the batch, one copy per run of
+     * consecutive slots */
+    for (int i = 0; i < n;) {
+        int j = i + 1;
+        assert(ids[i] >= 0 && ids[i] < ring);
+        while (j < n && ids[j] == ids[j - 1] + 1) j++;
+        memcpy(m->x_host + (size_t)i * per, pix + (size_t)ids[i] * per, (size_t)(j - i) * per);
+        i = j;
+    }
+    int rc = ops->upload_async(ctx, m->u8_dev, m->x_host, (size_t)n * per, e);
     if (rc == WN_OK) rc = ops->upload_fence(ctx, e);
     if (rc) return wn_err_prefix(e, "%s", m->path);
+    ops->lookup_u8(ctx, n, s->c, (size_t)s->h * (size_t)s->w, m->u8_dev, m->lut_dev, m->x_dev);
     const float *logits = wn_net_forward(&m->net, n, m->x_dev, 0, 0); /* (n, K) */
     ops->softmax(ctx, n, m->k, logits, m->p_dev);
     rc = ops->download(ctx, m->probs, m->p_dev, (size_t)n * (size_t)m->k * sizeof(float), e);
@@ -214,6 +232,8 @@ void wn_cls_models_free(wn_cls_models *ms) {
         wn_cls_model *m = &ms->m[i];
         if (m->x_dev) ms->be.ops->free(ms->be.ctx, m->x_dev);
         if (m->p_dev) ms->be.ops->free(ms->be.ctx, m->p_dev);
+        if (m->u8_dev) ms->be.ops->free(ms->be.ctx, m->u8_dev);
+        if (m->lut_dev) ms->be.ops->free(ms->be.ctx, m->lut_dev);
         if (m->net.be) wn_net_free(&m->net);
         wn_model_free(&m->m);
         free(m->path);

@@ -327,8 +327,10 @@ typedef struct wn_cls_model {
     float *thr;      /* (K) decision thresholds (wn_decide.h), owned */
     int calibrated;  /* 0: --threshold */
     int spec;        /* index of its input in the model set's specs */
-    float *x_host;   /* (B, C, H, W) normalised batch, owned */
-    float *x_dev;    /* (B, C, H, W) backend memory */
+    uint8_t *x_host; /* (B, C, H, W) the batch's photos as bytes, page-locked, owned */
+    uint8_t *u8_dev; /* (B, C, H, W) the same bytes, backend memory */
+    float *lut_dev;  /* (C, 256) the model's normalisation table (wn_batch_table), backend */
+    float *x_dev;    /* (B, C, H, W) the normalised batch, backend memory */
     float *p_dev;    /* (B, K) backend memory */
     float *probs;    /* (B, K) host: calibrated probabilities of the last batch, owned */
 } wn_cls_model;

@@ -137,6 +137,8 @@ unsigned wn_gpu_grid(const wn_gpu_ctx *c, size_t n);
 void wn_gpu_fill(void *ctx, float *x, size_t n, float v);
 void wn_gpu_axpy(void *ctx, size_t n, float a, const float *x, float *y);
 void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
+void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
+                      float *y);
 /* cudaFuncGetAttributes on a kernel: cudaErrorNoKernelImageForDevice when the build does not
  * cover this GPU's architecture. */
 cudaError_t wn_gpu_kernels_check(void);

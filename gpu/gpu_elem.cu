@@ -1,4 +1,5 @@
-/* gpu_elem.cu - fill, axpy and add on the GPU: grid-stride elementwise kernels. The arithmetic is
+/* gpu_elem.cu - fill, axpy, add and the byte-to-float table lookup on the GPU: grid-stride
+ * elementwise kernels. The arithmetic is
  * written with round-to-nearest intrinsics (no fused multiply-add) so that every value is the
  * one the CPU backend computes (the CPU build does not contract either). */
 #include "gpu_ctx.h"
@@ -22,6 +23,14 @@ __global__ void k_add(size_t n, const float *a, const float *b, float *y) {
         y[i] = __fadd_rn(a[i], b[i]);
 }
 
+/* y[i] = table[(i / hw % C) * 256 + x[i]]; x, y (n) = (N, C, hw), table (C, 256) */
+__global__ void k_lookup_u8(size_t n, size_t hw, int C, const uint8_t *x, const float *table,
+                            float *y) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] = table[(i / hw % (size_t)C) * 256 + x[i]];
+}
+
 extern "C" void wn_gpu_fill(void *ctx, float *x, size_t n, float v) {
     wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
     if (!n) return;
@@ -41,6 +50,15 @@ extern "C" void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, 
     if (!n) return;
     k_add<<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, a, b, y);
     WN_LAUNCH_CHECK("add kernel");
+}
+
+extern "C" void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x,
+                                 const float *table, float *y) {
+    wn_gpu_ctx *g = (wn_gpu_ctx *)ctx;
+    size_t count = (size_t)n * (size_t)c * hw;
+    if (!count) return;
+    k_lookup_u8<<<wn_gpu_grid(g, count), WN_GPU_BLOCK, 0, g->stream>>>(count, hw, c, x, table, y);
+    WN_LAUNCH_CHECK("lookup_u8 kernel");
 }
 
 extern "C" cudaError_t wn_gpu_kernels_check(void) {

@@ -52,6 +52,11 @@ typedef struct wn_backend_ops {
     void (*axpy)(void *ctx, size_t n, float a, const float *x, float *y); /* y += a*x */
     void (*add)(void *ctx, size_t n, const float *a, const float *b, float *y); /* y = a+b */
     void (*sync)(void *ctx); /* wait for queued work, copies included (no-op on the CPU) */
+    /* y (N, C, HW) = table[c * 256 + x] for each byte x (N, C, HW) of channel c; table (C, 256).
+     * Turns 8-bit photos into normalised floats on the backend (classify uploads bytes, a
+     * quarter of the floats); with the table of wn_batch_fill the values are its bits. */
+    void (*lookup_u8)(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
+                      float *y);
 
     /* ---- convolution: x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL, y (N,OC,OH,OW) ---- */
     void (*conv_forward)(void *ctx, const wn_conv_desc *d, const float *x, const float *w,

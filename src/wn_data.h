@@ -81,6 +81,10 @@ typedef struct wn_augment {
                     * (0 = off; < 1). Rotation and zoom sample bilinearly, black outside */
 } wn_augment;
 
+/* lut (C, 256): the normalised value (v/255 - mean[c])/std[c] of every byte v of channel c (std
+ * 0 counts as 1), the table wn_batch_fill uses; for the backends' lookup_u8. */
+void wn_batch_table(int C, const float *mean, const float *std, float *lut);
+
 /* Fills x (count, C, H, W) with normalised floats ((pix/255 - mean)/std per channel) and y
  * (count) with labels, for the cached photos ids[0..count). aug may be NULL (no augmentation);
  * rng is used only when aug is active. Host memory. */

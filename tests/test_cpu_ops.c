@@ -1,7 +1,7 @@
 /* test_cpu_ops.c - the CPU backend's ops against plain references written here: convolution
  * forward and backward against a direct 7-loop convolution, pooling against naive loops, batch
  * norm against its formulas, softmax cross entropy against a hand-computed batch, dropout mask
- * statistics and determinism, activations, memory ops (zero-filled aligned alloc, round trips).
+ * statistics and determinism, activations, the byte lookup against wn_batch_fill, memory ops (zero-filled aligned alloc, round trips).
  * Runs with 1, 2 and 3 backend threads so the batch and channel splits are exercised. */
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wn_backend.h"
+#include "wn_data.h"
 #include "wn_rng.h"
 #include "wn_test.h"
 
@@ -569,6 +570,40 @@ static void test_act(wn_backend *b, wn_rng *r) {
     o->free(b->ctx, x), o->free(b->ctx, dy), o->free(b->ctx, y), o->free(b->ctx, dx);
 }
 
+/* lookup_u8 gives wn_batch_fill's bits: 3 channels of odd planes (the thread chunks split
+ * planes), 2 photos, every byte value; and a 1-channel case. */
+static void test_lookup(wn_backend *b, wn_rng *r) {
+    const wn_backend_ops *o = b->ops;
+    for (int C = 1; C <= 3; C += 2) {
+        enum { N = 2, H = 97, W = 101 };
+        size_t per = (size_t)C * H * W, n = N * per;
+        uint8_t *px = malloc(n);
+        for (size_t i = 0; i < n; i++) px[i] = (uint8_t)(i < 256 ? i : wn_rng_below(r, 256));
+        float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.0f, 0.225f};
+        float lut[3 * 256], *want = malloc(n * sizeof(float)); // (C, 256), (N, C, H, W)
+        wn_batch_table(C, mean, sd, lut);
+        int32_t lab[N] = {0, 1};
+        int ids[N] = {0, 1};
+        wn_cache cache = {.n = N, .c = C, .h = H, .w = W, .pix = px, .labels = lab};
+        wn_batch_fill(&cache, ids, N, mean, sd, NULL, NULL, want, NULL);
+        wn_err e = {0};
+        uint8_t *dx = o->alloc(b->ctx, n);
+        float *table = dev_from(b, lut, (size_t)C * 256), *y = dev_alloc(b, n);
+        CHECK(dx && o->upload(b->ctx, dx, px, n, &e) == WN_OK);
+        o->lookup_u8(b->ctx, N, C, (size_t)H * W, dx, table, y);
+        float *got = host_from(b, y, n);
+        CHECK_MSG(!memcmp(got, want, n * sizeof(float)), "lookup_u8 (C = %d) differs from wn_batch_fill", C);
+        /* the first photo only: the second's values stay */
+        o->fill(b->ctx, y, n, -7.0f);
+        o->lookup_u8(b->ctx, 1, C, (size_t)H * W, dx, table, y);
+        free(got);
+        got = host_from(b, y, n);
+        CHECK(!memcmp(got, want, per * sizeof(float)) && got[per] == -7.0f && got[n - 1] == -7.0f);
+        free(got), free(want), free(px);
+        o->free(b->ctx, dx), o->free(b->ctx, table), o->free(b->ctx, y);
+    }
+}
+
 static void test_bad_threads(void) {
     wn_backend b;
     wn_err e = {0};
@@ -645,6 +680,7 @@ int main(void) {
         test_softmax_xent(&b);
         test_dropout(&b, &r);
         test_act(&b, &r);
+        test_lookup(&b, &r);
         wn_backend_free(&b);
     }
     test_bad_threads();

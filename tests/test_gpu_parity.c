@@ -6,7 +6,7 @@
  * with their (n, c, h, w) indices, so one run on a GPU machine tells everything.
  *
  * Covered: memory (zero-filled alloc, alloc(0), exhaustion gives NULL, round trips at odd
- * offsets, copy, fill, axpy, add, sync, a failing upload returns a status), feeding (pinned
+ * offsets, copy, fill, axpy, add, lookup_u8, sync, a failing upload returns a status), feeding (pinned
  * host_alloc, upload_async ordered after earlier ops and before ops after upload_fence, in-order
  * copies, host buffers reusable after the fence, sync implies a fence), convolution forward
  * and backward (odd sizes, strides, padding, 1x1, 7x7, 11x11, batch 1, with and without bias, NULL
@@ -272,6 +272,25 @@ static void test_memory(void) {
     o->sync(GPU.ctx);
     free(h);
     FREE_BUFS(&a, &bb, &y);
+
+    /* lookup_u8: 3 photos of 3 channels of 37 x 41 bytes (every value) through a table */
+    {
+        enum { LN = 3, LC = 3, LHW = 37 * 41 };
+        const size_t ln = (size_t)LN * LC * LHW;
+        uint8_t *px = xmalloc(ln);
+        for (size_t i = 0; i < ln; i++) px[i] = (uint8_t)(i < 256 ? i : wn_rng_below(&R, 256));
+        uint8_t *xc = balloc(&CPU, ln), *xg = balloc(&GPU, ln);
+        put(&CPU, xc, px, ln);
+        put(&GPU, xg, px, ln);
+        buf t = b_rand((size_t)LC * 256, -3, 3), ly = b_poison(ln);
+        o->lookup_u8(GPU.ctx, LN, LC, LHW, xg, t.g, ly.g);
+        CPU.ops->lookup_u8(CPU.ctx, LN, LC, LHW, xc, t.c, ly.c);
+        compare_exact("lookup_u8", "3 x 3 x 37 x 41 bytes", &ly);
+        o->free(GPU.ctx, xg);
+        CPU.ops->free(CPU.ctx, xc);
+        free(px);
+        FREE_BUFS(&t, &ly);
+    }
 }
 
 /* ---------------------------------------------------------------- feeding */
@@ -806,7 +825,7 @@ static void test_bad_label(void) {
 /* ---------------------------------------------------------------- table coverage */
 
 /* Entries of wn_backend_ops this test exercises (all of them when it was written). */
-enum { KNOWN_ENTRIES = 32 };
+enum { KNOWN_ENTRIES = 33 };
 
 static void test_coverage(void) {
     int entries = (int)((sizeof(wn_backend_ops) - sizeof(const char *)) / sizeof(void (*)(void)));

@@ -1,12 +1,13 @@
-/* cpu_act.c - elementwise ops on the CPU: activations, inverted dropout, fill, axpy and add,
- * each a single pass (cpu_k_elem.h) split into contiguous chunks over the context's threads. */
+/* cpu_act.c - elementwise ops on the CPU: activations, inverted dropout, fill, axpy, add and the
+ * byte-to-float table lookup, each a single pass (cpu_k_elem.h) split into contiguous chunks
+ * over the context's threads. */
 #include <assert.h>
 
 #include "cpu_ctx.h"
 #include "cpu_k_elem.h"
 #include "cpu_ops.h"
 
-enum { EL_ACT_FWD, EL_ACT_BWD, EL_DROP_FWD, EL_DROP_BWD, EL_FILL, EL_AXPY, EL_ADD };
+enum { EL_ACT_FWD, EL_ACT_BWD, EL_DROP_FWD, EL_DROP_BWD, EL_FILL, EL_AXPY, EL_ADD, EL_LOOKUP };
 
 typedef struct elem_job {
     int op, kind;
@@ -15,7 +16,21 @@ typedef struct elem_job {
     size_t count;
     const float *a, *b; // (count) inputs
     float *y, *y2;      // (count) outputs
+    const uint8_t *u8;  // (count) lookup: bytes of planes of hw values, channel = plane % channels
+    size_t hw;
+    int channels;
 } elem_job;
+
+/* y[i] = table[(plane % C) * 256 + x[i]] for i in [b, e), plane = i / hw; x, y (N, C, hw). */
+static void k_lookup(size_t b, size_t e, size_t hw, int C, const uint8_t *x, const float *table,
+                     float *y) {
+    size_t i = b;
+    while (i < e) {
+        size_t plane = i / hw, end = (plane + 1) * hw < e ? (plane + 1) * hw : e;
+        const float *t = table + (size_t)(plane % (size_t)C) * 256; // (256)
+        for (; i < end; i++) y[i] = t[x[i]];
+    }
+}
 
 static void elem_task(void *arg, int tid, int nth) {
     elem_job *j = arg;
@@ -33,6 +48,7 @@ static void elem_task(void *arg, int tid, int nth) {
         for (size_t i = b; i < e; i++) j->y[i] += j->alpha * j->a[i];
         break;
     case EL_ADD: k_add(b, e, j->a, j->b, j->y); break;
+    case EL_LOOKUP: k_lookup(b, e, j->hw, j->channels, j->u8, j->a, j->y); break;
     }
 }
 
@@ -74,4 +90,11 @@ void wn_cpu_axpy(void *ctx, size_t n, float a, const float *x, float *y) {
 
 void wn_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y) {
     run_call(ctx, n, (elem_job){.op = EL_ADD, .a = a, .b = b, .y = y});
+}
+
+void wn_cpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
+                      float *y) {
+    assert(n >= 0 && c >= 1 && hw >= 1);
+    run_call(ctx, (size_t)n * (size_t)c * hw,
+             (elem_job){.op = EL_LOOKUP, .a = table, .y = y, .u8 = x, .hw = hw, .channels = c});
 }

@@ -16,6 +16,8 @@
 void wn_cpu_fill(void *ctx, float *x, size_t n, float v);
 void wn_cpu_axpy(void *ctx, size_t n, float a, const float *x, float *y);
 void wn_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
+void wn_cpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
+                      float *y);
 
 void wn_cpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
                          const float *b, float *y);

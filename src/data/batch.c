@@ -53,15 +53,19 @@ static void cutout_square(float *x, int C, int H, int W, int size, int cy, int c
             for (int q = q0; q < q1; q++) x[((size_t)c * H + r) * W + q] = 0.0f;
 }
 
+void wn_batch_table(int C, const float *mean, const float *std, float *lut) {
+    for (int c = 0; c < C; c++) {
+        float s = std[c] > 0 ? std[c] : 1.0f;
+        for (int v = 0; v < 256; v++) lut[c * 256 + v] = ((float)v / 255.0f - mean[c]) / s;
+    }
+}
+
 void wn_batch_fill(const wn_cache *cache, const int *ids, int count, const float *mean,
                    const float *std, const wn_augment *aug, wn_rng *rng, float *x, int32_t *y) {
     int C = cache->c, H = cache->h, W = cache->w;
     size_t per = (size_t)C * H * W;
     float *lut = wn_xmalloc((size_t)(C > 0 ? C : 1) * 256 * sizeof(float)); /* (C, 256) */
-    for (int c = 0; c < C; c++) {
-        float s = std[c] > 0 ? std[c] : 1.0f;
-        for (int v = 0; v < 256; v++) lut[c * 256 + v] = ((float)v / 255.0f - mean[c]) / s;
-    }
+    wn_batch_table(C, mean, std, lut);
     int pad = aug && aug->crop_pad > 0 ? aug->crop_pad : 0;
     int flip_on = aug && aug->flip;
     int cut = aug && aug->cutout > 0 ? aug->cutout : 0;
