@@ -132,6 +132,8 @@ expect 2 "--overfit-check 'x': expected a number of photos" -- "$WN" train "${co
 expect 2 "--overfit-check writes nothing, so it cannot --resume" -- "$WN" train "${common[@]}" --overfit-check 5 --resume
 expect 2 "--init: .*nosuch.wnet" -- "$WN" train "${common[@]}" --init "$TMP/nosuch.wnet" --out "$TMP/x.wnet"
 expect 2 "--select: \[train\] select = 'f1': expected one of balanced_accuracy\|accuracy\|loss\|last" -- "$WN" train "${common[@]}" --select f1 --out "$TMP/x.wnet"
+expect 2 "--rotate: \[train\] rotate = '200': expected a number from 0 to 180" -- "$WN" train "${common[@]}" --rotate 200 --out "$TMP/x.wnet"
+expect 2 "--zoom: \[train\] zoom = '1': expected a number from 0 to 0.9" -- "$WN" train "${common[@]}" --zoom 1 --out "$TMP/x.wnet"
 printf '[net]\nwidth = 28\nheight = 28\nchannels = 1\n[train]\nloss = bayes\n[fc]\ntype = dense\nunits = classes\n' > "$TMP/badloss.ini"
 expect 2 "badloss.ini line 6: \[train\] loss = 'bayes': expected one of" -- "$WN" train --config "$TMP/badloss.ini" --data "$SAMPLE/train" --out "$TMP/x.wnet" -q
 check "[[ ! -e $TMP/x.wnet ]]" "no model written by a bad command"
