@@ -3,7 +3,9 @@
  * for training, a forward pass for inference):
  *   train/infer ResNet-18 (samples/nets/resnet18.ini) and AlexNet (bench/nets/alexnet_torchvision.ini;
  *   inference with batchnorm folded into the convolutions, as classify runs it)
- *   images/s, fp32 (cuDNN convolutions with TF32 like PyTorch's default; --strict for FMA only),
+ *   images/s, fp32 (cuDNN convolutions with TF32 like PyTorch's default; --strict for FMA only)
+ *   and bf16 (mixed precision: bf16 convolutions and dense products, fp32 weights, loss and
+ *   everything else, like torch.autocast(dtype=torch.bfloat16); --precision picks one),
  *   and the device memory in use at the end (the backend's own peak, and the device-wide figure
  *   of cudaMemGetInfo, which includes the CUDA context);
  *   the small net (samples/nets/fmnist_small.ini, 28x28 grey, batch 128, Adam) on the GPU and on
@@ -14,6 +16,8 @@
  * N steps with a sync before and after; no per-step synchronisation (the loss is not read), as
  * in the PyTorch script. Prints one line per figure and writes them as JSON (--json FILE) with
  * torch_speed.py's keys. Usage: bench_gpu [--json F] [--root DIR] [--only LIST] [--strict]
+ *   [--precision fp32|bf16|both (both)] [--nchw (bf16 convolutions on NCHW copies; key suffix
+ *   /nchw)]
  *   [--iters N] [--nondeterministic] [--heuristic] [--cpu]; LIST is a comma list of resnet18, alexnet, small. Exit 1 without a GPU
  *   (--cpu: everything on the CPU backend, to check the benchmark itself). */
 #include <getopt.h>
@@ -36,6 +40,9 @@ typedef struct result {
 typedef struct bench {
     const char *root;
     int strict, iters, cpu, nondet, heuristic; /* cpu: run everything on the CPU backend (to check the benchmark) */
+    int bf16;      /* the precision of the current figures (gpu_backend) */
+    int nchw;      /* bf16 convolutions on NCHW copies instead of NHWC (opts.nhwc = 0) */
+    int precs;     /* bit 0: fp32 figures, bit 1: bf16 figures */
     result res[64];
     int n_res;
 } bench;
@@ -171,6 +178,8 @@ static wn_backend gpu_backend(const bench *b) {
     wn_cuda_opts o;
     wn_cuda_opts_default(&o);
     o.tf32 = !b->strict;
+    o.bf16 = b->bf16;
+    o.nhwc = !b->nchw;
     o.deterministic = !b->nondet;
     o.find = !b->heuristic; /* timed algorithms, like torch_speed.py's cudnn.benchmark = True */
     o.verbose = getenv("WN_BENCH_VERBOSE") != NULL;
@@ -182,8 +191,10 @@ static void bench_big(bench *b, const char *name, const char *ini) {
     char path[4096], key[96];
     snprintf(path, sizeof path, "%s/%s", b->root, ini);
     char prec[32];
-    snprintf(prec, sizeof prec, "%s%s%s", b->cpu ? "cpu" : b->strict ? "fp32strict" : "fp32",
-             b->nondet ? "/nondet" : "", b->heuristic ? "/heuristic" : "");
+    snprintf(prec, sizeof prec, "%s%s%s%s",
+             b->cpu ? "cpu" : b->bf16 ? "bf16" : b->strict ? "fp32strict" : "fp32",
+             b->bf16 && b->nchw ? "/nchw" : "", b->nondet ? "/nondet" : "",
+             b->heuristic ? "/heuristic" : "");
     for (int train = 1; train >= 0; train--) {
         wn_backend be = gpu_backend(b); /* a fresh backend per figure: its own memory peak */
         model md;
@@ -237,13 +248,15 @@ static int write_json(const bench *b, const char *path) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive an abort or a time limit */
-    bench b = {.root = ".", .iters = 20};
+    bench b = {.root = ".", .iters = 20, .precs = 3};
     const char *json = NULL, *only = "resnet18,alexnet,small";
     static const struct option opts[] = {{"json", required_argument, 0, 'j'},
                                          {"root", required_argument, 0, 'r'},
                                          {"only", required_argument, 0, 'o'},
                                          {"iters", required_argument, 0, 'i'},
                                          {"strict", no_argument, 0, 's'},
+                                         {"precision", required_argument, 0, 'p'},
+                                         {"nchw", no_argument, 0, 'w'},
                                          {"cpu", no_argument, 0, 'c'},
                                          {"nondeterministic", no_argument, 0, 'n'},
                                          {"heuristic", no_argument, 0, 'e'},
@@ -257,12 +270,23 @@ int main(int argc, char **argv) {
         case 'o': only = optarg; break;
         case 'i': b.iters = atoi(optarg) > 0 ? atoi(optarg) : 20; break;
         case 's': b.strict = 1; break;
+        case 'w': b.nchw = 1; break;
+        case 'p':
+            b.precs = !strcmp(optarg, "fp32") ? 1 : !strcmp(optarg, "bf16") ? 2
+                    : !strcmp(optarg, "both") ? 3 : 0;
+            if (!b.precs) {
+                fprintf(stderr, "bench_gpu: --precision '%s': expected fp32, bf16 or both\n", optarg);
+                return 2;
+            }
+            break;
         case 'c': b.cpu = 1; break;
         case 'n': b.nondet = 1; break;
         case 'e': b.heuristic = 1; break;
         default:
             printf("usage: bench_gpu [--json FILE (none)] [--root DIR (.)] [--only "
-                   "resnet18,alexnet,small] [--iters N (20)] [--strict (TF32 off)] [--nondeterministic "
+                   "resnet18,alexnet,small] [--iters N (20)] [--strict (TF32 off)] [--precision "
+                   "fp32|bf16|both (both; the small net: fp32)] [--nchw (bf16 convolutions on NCHW "
+                   "copies)] [--nondeterministic "
                    "(allow cuDNN's non-deterministic algorithms, like PyTorch)] [--heuristic "
                    "(cuDNN's heuristic choice, weldnet's default, instead of timing)] [--cpu (check the "
                    "benchmark on the CPU backend)]\n");
@@ -280,9 +304,13 @@ int main(int argc, char **argv) {
                b.nondet ? ", non-deterministic algorithms allowed" : ", deterministic algorithms",
                b.heuristic ? ", cuDNN's heuristic choice" : ", timed choice");
     wn_backend_free(&probe);
-    if (strstr(only, "resnet18")) bench_big(&b, "resnet18", "samples/nets/resnet18.ini");
-    if (strstr(only, "alexnet")) bench_big(&b, "alexnet", "bench/nets/alexnet_torchvision.ini");
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        if (!(b.precs >> bf16 & 1) || (bf16 && b.cpu)) continue; /* the CPU computes in fp32 */
+        b.bf16 = bf16;
+        if (strstr(only, "resnet18")) bench_big(&b, "resnet18", "samples/nets/resnet18.ini");
+        if (strstr(only, "alexnet")) bench_big(&b, "alexnet", "bench/nets/alexnet_torchvision.ini");
+    }
+    b.bf16 = 0;
     if (strstr(only, "small")) bench_small(&b);
-    printf("bf16: not implemented yet (--precision bf16 is the next step of issue 6)\n");
     return json ? write_json(&b, json) : 0;
 }

@@ -120,7 +120,7 @@ grep -E "MISMATCH|FAIL|CHECK failed|OUTSIDE|passed, " "$TESTS" | head -60 | tee 
 
 # ---- benchmarks: weldnet, then PyTorch in the same run
 export OUT
-step bench_gpu 150 "$LOG" env WN_BENCH_VERBOSE=1 "$B/bench/bench_gpu" --root "$root" --json "$OUT/bench_gpu.json"
+step bench_gpu 200 "$LOG" env WN_BENCH_VERBOSE=1 "$B/bench/bench_gpu" --root "$root" --json "$OUT/bench_gpu.json"
 step torch_mem 90 "$LOG" env PYTHONUNBUFFERED=1 python3 "$root/bench/torch_mem.py"
 ts=$root/.device/bench/torch_speed.py
 [[ -f $ts ]] || ts=/work/shared/bench/torch_speed.py
@@ -137,11 +137,13 @@ step classify_gpu 120 "$LOG" bash "$root/bench/classify_gpu.sh" --build "$B"
 step bench_gpu_conv 60 "$LOG" "$B/bench/bench_gpu_conv"
 # with what time is left: the whole suite with the GPU present (the CLI tests then train on it),
 # ResNet-18 with cuDNN's non-deterministic algorithms allowed (PyTorch's default), and with
-# cuDNN's heuristic choice (what weldnet train uses)
+# cuDNN's heuristic choice (what weldnet train uses); bf16 with NCHW copies against the default
+# NHWC (its figures only in gpu_check.log, which gpu_table.py reads)
 step ctest_all 150 "$LOG" ctest --test-dir "$B" -j8 --output-on-failure --timeout 120
-step bench_gpu_nondet 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --nondeterministic \
+step bench_gpu_nondet 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision fp32 --nondeterministic \
   --json "$OUT/bench_gpu_nondet.json"
-step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --heuristic \
+step bench_gpu_bf16_nchw 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision bf16 --nchw
+step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision fp32 --heuristic \
   --json "$OUT/bench_gpu_heuristic.json"
 
 # ---- summary: step status, then the table (last, so the device tool's output tail holds it)

@@ -82,6 +82,7 @@ void wn_cuda_opts_default(wn_cuda_opts *o) {
     o->find = 0;
     o->deterministic = 1;
     o->pool_cudnn = 1;
+    o->nhwc = 1;
 }
 
 /* Creation-time checks: set e with the place and the library's message, then fail. */
@@ -192,10 +193,11 @@ int wn_cuda_backend_create(wn_backend *out, wn_err *e) {
     return wn_cuda_backend_create_opts(NULL, out, e);
 }
 
-int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e) {
+int wn_cuda_backend_create_math(int math, wn_backend *out, wn_err *e) {
     wn_cuda_opts o;
     wn_cuda_opts_default(&o);
-    o.tf32 = !strict_fp32;
+    o.tf32 = math != WN_MATH_STRICT;
+    o.bf16 = math == WN_MATH_BF16;
     return wn_cuda_backend_create_opts(&o, out, e);
 }
 
@@ -213,6 +215,7 @@ int wn_cuda_stats_get(const wn_backend *b, wn_cuda_stats *s, wn_err *e) {
     s->workspace_bytes = c->ws.cap;
     s->conv_algos = c->n_algos;
     s->tf32 = c->opts.tf32;
+    s->bf16 = c->opts.bf16;
     s->cudnn_version = (int)cudnnGetVersion();
     int v = 0;
     if (cublasGetVersion(c->cublas, &v) == CUBLAS_STATUS_SUCCESS) s->cublas_version = v;

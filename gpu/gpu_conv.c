@@ -10,7 +10,16 @@
  * CUDNN_DEFAULT_MATH and each algorithm runs with the math type cuDNN reported for it (cuDNN
  * needs algorithm and math type together); strict fp32 uses CUDNN_FMA_MATH throughout and
  * refuses tensor-op results. The one workspace is owned by the context and grows as needed.
- * beta = 0 everywhere: outputs are overwritten without being read. */
+ * beta = 0 everywhere: outputs are overwritten without being read.
+ *
+ * Mixed precision (opts.bf16): the three convolutions run on bf16 tensors (compute type fp32,
+ * CUDNN_TENSOR_OP_MATH, as PyTorch's autocast does): the fp32 operands are rounded into the
+ * context's bf16 buffers, cuDNN writes a bf16 result, and gpu_bf16.cu turns it back into the
+ * fp32 output (adding the bias in fp32 for the forward pass). With opts.nhwc (the default) the
+ * bf16 copies are NHWC (filters KRSC), made and read back by conversions that also transpose,
+ * so cuDNN runs its tensor-core kernels on their native layout without transposing inside.
+ * The bias gradient is summed from the fp32 dy. The algorithm cache needs no precision or layout
+ * in its key: a context has one of each. */
 #include <assert.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,20 +42,21 @@ enum { MAX_PERF = 16 };
 
 static const char *const KIND_NAME[] = {"forward", "backward-data", "backward-filter"};
 
-static void conv_descs(wn_gpu_ctx *c, const wn_conv_desc *d) {
+/* Sets t_x, f_w, conv and t_y for d, with data type t (CUDNN_DATA_FLOAT, or _BFLOAT16 in the
+ * context's bf16 layout). */
+static void conv_descs(wn_gpu_ctx *c, const wn_conv_desc *d, cudnnDataType_t t) {
+    const cudnnTensorFormat_t f =
+        t == CUDNN_DATA_BFLOAT16 && c->opts.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
     assert(d->oh == (d->h + 2 * d->ph - d->kh) / d->sh + 1);
     assert(d->ow == (d->w + 2 * d->pw - d->kw) / d->sw + 1);
     if ((size_t)d->n * d->c * d->h * d->w > INT_MAX || (size_t)d->n * d->oc * d->oh * d->ow > INT_MAX)
         WN_GPU_FAIL("convolution of %dx%dx%dx%d -> %dx%dx%dx%d: more than 2^31 values in one "
                     "tensor (use a smaller batch)", d->n, d->c, d->h, d->w, d->n, d->oc, d->oh, d->ow);
-    WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, d->n,
-                                              d->c, d->h, d->w));
-    WN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(c->f_w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, d->oc,
-                                              d->c, d->kh, d->kw));
+    WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_x, f, t, d->n, d->c, d->h, d->w));
+    WN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(c->f_w, t, f, d->oc, d->c, d->kh, d->kw));
     WN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(c->conv, d->ph, d->pw, d->sh, d->sw, 1, 1,
                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, d->n,
-                                              d->oc, d->oh, d->ow));
+    WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_y, f, t, d->n, d->oc, d->oh, d->ow));
     int n, k, h, w;
     WN_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(c->conv, c->t_x, c->f_w, &n, &k, &h, &w));
     if (n != d->n || k != d->oc || h != d->oh || w != d->ow)
@@ -140,7 +150,10 @@ static const wn_gpu_algo *conv_algo(wn_gpu_ctx *c, int kind, const wn_conv_desc 
                                     const void *b, void *out) {
     for (int i = 0; i < c->n_algos; i++)
         if (c->algos[i].kind == kind && !memcmp(&c->algos[i].d, d, sizeof *d)) return &c->algos[i];
-    const cudnnMathType_t base = c->opts.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    const int tensor_ok = c->opts.tf32 || c->opts.bf16;
+    const cudnnMathType_t base = c->opts.bf16   ? CUDNN_TENSOR_OP_MATH
+                                 : c->opts.tf32 ? CUDNN_DEFAULT_MATH
+                                                : CUDNN_FMA_MATH;
     WN_CUDNN_CHECK(cudnnSetConvolutionMathType(c->conv, base));
     conv_perf perf[MAX_PERF];
     int got = rank_algos(c, kind, a, b, out, perf), pick = -1;
@@ -148,16 +161,17 @@ static const wn_gpu_algo *conv_algo(wn_gpu_ctx *c, int kind, const wn_conv_desc 
         int tensor_op = perf[i].math == CUDNN_TENSOR_OP_MATH ||
                         perf[i].math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
         if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= c->ws_limit &&
-            (c->opts.tf32 || !tensor_op) &&
+            (tensor_ok || !tensor_op) &&
             (!c->opts.deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
             pick = i;
     }
     if (pick < 0)
         WN_GPU_FAIL("cuDNN offers no usable %s algorithm for the convolution %dx%dx%dx%d * "
                     "%dx%dx%dx%d (stride %dx%d, pad %dx%d) within %zu bytes of workspace (%d ranked; "
-                    "tf32 %d, deterministic %d)",
+                    "tf32 %d, bf16 %d, deterministic %d)",
                     KIND_NAME[kind], d->n, d->c, d->h, d->w, d->oc, d->c, d->kh, d->kw, d->sh,
-                    d->sw, d->ph, d->pw, c->ws_limit, got, c->opts.tf32, c->opts.deterministic);
+                    d->sw, d->ph, d->pw, c->ws_limit, got, c->opts.tf32, c->opts.bf16,
+                    c->opts.deterministic);
     if (c->n_algos == c->cap_algos) {
         c->cap_algos = c->cap_algos ? 2 * c->cap_algos : 32;
         c->algos = wn_xrealloc(c->algos, (size_t)c->cap_algos * sizeof *c->algos);
@@ -166,7 +180,7 @@ static const wn_gpu_algo *conv_algo(wn_gpu_ctx *c, int kind, const wn_conv_desc 
     e->kind = kind;
     e->d = *d;
     e->algo = perf[pick].algo;
-    e->math = c->opts.tf32 ? perf[pick].math : CUDNN_FMA_MATH;
+    e->math = tensor_ok ? perf[pick].math : CUDNN_FMA_MATH;
     e->ws = perf[pick].memory;
     if (c->opts.verbose)
         fprintf(stderr,
@@ -183,47 +197,115 @@ static void *conv_prepare(wn_gpu_ctx *c, const wn_gpu_algo *a) {
     return a->ws ? wn_gpu_buf_reserve(c, &c->ws, a->ws, "cuDNN workspace") : NULL;
 }
 
-void wn_gpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
-                         const float *b, float *y) {
-    wn_gpu_ctx *c = ctx;
+static size_t x_count(const wn_conv_desc *d) { return (size_t)d->n * d->c * d->h * d->w; }
+static size_t w_count(const wn_conv_desc *d) { return (size_t)d->oc * d->c * d->kh * d->kw; }
+static size_t y_count(const wn_conv_desc *d) { return (size_t)d->n * d->oc * d->oh * d->ow; }
+
+/* Buffer i with the bf16 copy of x (n, ch, hw) in the context's layout. */
+static const uint16_t *to_lp(wn_gpu_ctx *c, int i, int n, int ch, int hw, const float *x) {
+    const size_t count = (size_t)n * ch * hw;
+    if (!c->opts.nhwc) return wn_gpu_bf16_of(c, i, count, x);
+    uint16_t *y = wn_gpu_bf16_buf(c, i, count);
+    wn_gpu_to_bf16_nhwc(c, n, ch, hw, x, y);
+    return y;
+}
+
+/* y (n, ch, hw) = fp32 of the bf16 xh in the context's layout, plus b (ch) unless NULL. */
+static void from_lp(wn_gpu_ctx *c, int n, int ch, int hw, const uint16_t *xh, const float *b,
+                    float *y) {
+    if (c->opts.nhwc)
+        wn_gpu_from_bf16_nhwc(c, n, ch, hw, xh, b, y);
+    else
+        wn_gpu_from_bf16(c, (size_t)n * ch * hw, (size_t)hw, ch, xh, b, y);
+}
+
+static void bias_desc(wn_gpu_ctx *c, const wn_conv_desc *d) {
+    WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
+                                              d->oc, 1, 1));
+}
+
+/* cuDNN's three directions on the descriptors set; the pointers are of the descriptors' type. */
+static void run_forward(wn_gpu_ctx *c, const wn_conv_desc *d, const void *x, const void *w,
+                        void *y) {
     const float one = 1, zero = 0;
-    conv_descs(c, d);
     const wn_gpu_algo *a = conv_algo(c, WN_GPU_CONV_FWD, d, x, w, y);
     void *ws = conv_prepare(c, a);
     WN_CUDNN_CHECK(cudnnConvolutionForward(c->cudnn, &one, c->t_x, x, c->f_w, w, c->conv,
                                            (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->ws, &zero,
                                            c->t_y, y));
+}
+
+static void run_backward_filter(wn_gpu_ctx *c, const wn_conv_desc *d, const void *x,
+                                const void *dy, void *dw) {
+    const float one = 1, zero = 0;
+    const wn_gpu_algo *a = conv_algo(c, WN_GPU_CONV_BWD_FILTER, d, x, dy, dw);
+    void *ws = conv_prepare(c, a);
+    WN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c->cudnn, &one, c->t_x, x, c->t_y, dy, c->conv,
+                                                  (cudnnConvolutionBwdFilterAlgo_t)a->algo, ws,
+                                                  a->ws, &zero, c->f_w, dw));
+}
+
+static void run_backward_data(wn_gpu_ctx *c, const wn_conv_desc *d, const void *w,
+                              const void *dy, void *dx) {
+    const float one = 1, zero = 0;
+    const wn_gpu_algo *a = conv_algo(c, WN_GPU_CONV_BWD_DATA, d, w, dy, dx);
+    void *ws = conv_prepare(c, a);
+    WN_CUDNN_CHECK(cudnnConvolutionBackwardData(c->cudnn, &one, c->f_w, w, c->t_y, dy, c->conv,
+                                                (cudnnConvolutionBwdDataAlgo_t)a->algo, ws, a->ws,
+                                                &zero, c->t_x, dx));
+}
+
+/* x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL, y (N,OC,OH,OW) */
+void wn_gpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
+                         const float *b, float *y) {
+    wn_gpu_ctx *c = ctx;
+    const float one = 1;
+    if (c->opts.bf16) {
+        conv_descs(c, d, CUDNN_DATA_BFLOAT16);
+        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x);
+        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w);
+        uint16_t *yh = wn_gpu_bf16_buf(c, 2, y_count(d));
+        run_forward(c, d, xh, wh, yh);
+        from_lp(c, d->n, d->oc, d->oh * d->ow, yh, b, y);
+        return;
+    }
+    conv_descs(c, d, CUDNN_DATA_FLOAT);
+    run_forward(c, d, x, w, y);
     if (b) {
-        WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
-                                                  d->oc, 1, 1));
+        bias_desc(c, d);
         WN_CUDNN_CHECK(cudnnAddTensor(c->cudnn, &one, c->t_b, b, &one, c->t_y, y));
     }
 }
 
+/* dy (N,OC,OH,OW) -> dx (N,C,H,W), dw (OC,C,KH,KW), db (OC); each may be NULL */
 void wn_gpu_conv_backward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,
                           const float *dy, float *dx, float *dw, float *db) {
     wn_gpu_ctx *c = ctx;
     const float one = 1, zero = 0;
     if (!dx && !dw && !db) return;
-    conv_descs(c, d);
+    conv_descs(c, d, CUDNN_DATA_FLOAT);
     if (db) {
-        WN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->t_b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
-                                                  d->oc, 1, 1));
+        bias_desc(c, d);
         WN_CUDNN_CHECK(cudnnConvolutionBackwardBias(c->cudnn, &one, c->t_y, dy, &zero, c->t_b, db));
     }
+    if (!c->opts.bf16) {
+        if (dw) run_backward_filter(c, d, x, dy, dw);
+        if (dx) run_backward_data(c, d, w, dy, dx);
+        return;
+    }
+    if (!dw && !dx) return;
+    conv_descs(c, d, CUDNN_DATA_BFLOAT16);
+    const uint16_t *dyh = to_lp(c, 2, d->n, d->oc, d->oh * d->ow, dy);
     if (dw) {
-        const wn_gpu_algo *a = conv_algo(c, WN_GPU_CONV_BWD_FILTER, d, x, dy, dw);
-        void *ws = conv_prepare(c, a);
-        WN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c->cudnn, &one, c->t_x, x, c->t_y, dy,
-                                                      c->conv,
-                                                      (cudnnConvolutionBwdFilterAlgo_t)a->algo, ws,
-                                                      a->ws, &zero, c->f_w, dw));
+        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x);
+        uint16_t *dwh = wn_gpu_bf16_buf(c, 1, w_count(d));
+        run_backward_filter(c, d, xh, dyh, dwh);
+        from_lp(c, d->oc, d->c, d->kh * d->kw, dwh, NULL, dw);
     }
     if (dx) {
-        const wn_gpu_algo *a = conv_algo(c, WN_GPU_CONV_BWD_DATA, d, w, dy, dx);
-        void *ws = conv_prepare(c, a);
-        WN_CUDNN_CHECK(cudnnConvolutionBackwardData(c->cudnn, &one, c->f_w, w, c->t_y, dy, c->conv,
-                                                    (cudnnConvolutionBwdDataAlgo_t)a->algo, ws,
-                                                    a->ws, &zero, c->t_x, dx));
+        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w);
+        uint16_t *dxh = wn_gpu_bf16_buf(c, 0, x_count(d));
+        run_backward_data(c, d, wh, dyh, dxh);
+        from_lp(c, d->n, d->c, d->h * d->w, dxh, NULL, dx);
     }
 }

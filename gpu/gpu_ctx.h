@@ -94,6 +94,7 @@ typedef struct wn_gpu_ctx {
     wn_gpu_buf ws;                /* cuDNN workspace */
     wn_gpu_buf scratch;           /* per-op scratch: reduction partials, argmax, row losses */
     wn_gpu_buf ones;              /* floats, all 1 (cuBLAS bias broadcast and sums) */
+    wn_gpu_buf bf16[3];           /* opts.bf16: bf16 copies of one op's operands (gpu_bf16.cu) */
     size_t ones_n;                /* how many of ones are set */
     int *dev_err;                 /* (4) device error words: code, row, value, k */
     int *host_err;                /* (4) pinned host copy */
@@ -142,6 +143,24 @@ void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, cons
 /* cudaFuncGetAttributes on a kernel: cudaErrorNoKernelImageForDevice when the build does not
  * cover this GPU's architecture. */
 cudaError_t wn_gpu_kernels_check(void);
+
+/* ---- gpu_bf16.cu (opts.bf16). The buffers are per op: an op may reuse them once its earlier
+ * kernels are queued (one stream orders them). */
+enum { WN_GPU_BF16_BUFS = 3 };
+/* y (n) = bf16 of x (n); round to nearest even. */
+void wn_gpu_to_bf16(wn_gpu_ctx *c, size_t n, const float *x, uint16_t *y);
+/* y (n) = float(x) + b[i / hw % channels] (b NULL: no bias); x, y (N, channels, hw) */
+void wn_gpu_from_bf16(wn_gpu_ctx *c, size_t n, size_t hw, int channels, const uint16_t *x,
+                      const float *b, float *y);
+/* The same with the layout change: y (N, hw, channels) from x (N, channels, hw), and back (with
+ * the bias b (channels) or NULL). */
+void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const float *x, uint16_t *y);
+void wn_gpu_from_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const uint16_t *x,
+                           const float *b, float *y);
+/* Bf16 buffer i (< WN_GPU_BF16_BUFS) with room for n values (contents lost on growth). */
+uint16_t *wn_gpu_bf16_buf(wn_gpu_ctx *c, int i, size_t n);
+/* Buffer i filled with the bf16 of x (n). */
+const uint16_t *wn_gpu_bf16_of(wn_gpu_ctx *c, int i, size_t n, const float *x);
 
 /* ---- gpu_conv.c */
 void wn_gpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,

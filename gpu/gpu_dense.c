@@ -1,5 +1,7 @@
 /* gpu_dense.c - fully connected layers on the GPU with cuBLAS (fp32, cuBLAS's default math: no
- * TF32, like PyTorch's default for matrix products).
+ * TF32, like PyTorch's default for matrix products; with opts.bf16 the three products take bf16
+ * copies of their operands (gpu_bf16.cu) through cublasGemmEx with fp32 output and fp32
+ * accumulation, CUBLAS_COMPUTE_32F; the bias and its gradient stay fp32).
  *
  * The backend's matrices are row-major; cuBLAS is column-major, so a row-major (R, C) matrix is
  * handed to cuBLAS as the column-major (C, R) matrix, its transpose:
@@ -14,13 +16,31 @@
 
 #include "gpu_ctx.h"
 
+/* C (m,n) = op(A) op(B), column-major, fp32 C; a, b fp32 (opts.bf16: rounded to bf16 into
+ * buffers 0 and 1 of ka and kb values first). */
+static void gemm(wn_gpu_ctx *c, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                 const float *a, int lda, size_t ka, const float *b, int ldb, size_t kb, float *out,
+                 int ldc) {
+    const float one = 1, zero = 0;
+    if (!c->opts.bf16) {
+        WN_CUBLAS_CHECK(cublasSgemm(c->cublas, ta, tb, m, n, k, &one, a, lda, b, ldb, &zero, out,
+                                    ldc));
+        return;
+    }
+    const uint16_t *ah = wn_gpu_bf16_of(c, 0, ka, a), *bh = wn_gpu_bf16_of(c, 1, kb, b);
+    WN_CUBLAS_CHECK(cublasGemmEx(c->cublas, ta, tb, m, n, k, &one, ah, CUDA_R_16BF, lda, bh,
+                                 CUDA_R_16BF, ldb, &zero, out, CUDA_R_32F, ldc,
+                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+/* x (N,IN), w (OUT,IN), b (OUT) or NULL, y (N,OUT) */
 void wn_gpu_dense_forward(void *ctx, int n, int in, int out, const float *x, const float *w,
                           const float *b, float *y) {
     wn_gpu_ctx *c = ctx;
     assert(n > 0 && in > 0 && out > 0);
-    const float one = 1, zero = 0;
-    WN_CUBLAS_CHECK(cublasSgemm(c->cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w, in, x,
-                                in, &zero, y, out));
+    const float one = 1;
+    const size_t nx = (size_t)n * in, nw = (size_t)out * in;
+    gemm(c, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, w, in, nw, x, in, nx, y, out);
     if (b) {
         const float *ones = wn_gpu_ones(c, (size_t)n); // (N)
         WN_CUBLAS_CHECK(cublasSgemm(c->cublas, CUBLAS_OP_N, CUBLAS_OP_N, out, n, 1, &one, b, out,
@@ -28,17 +48,15 @@ void wn_gpu_dense_forward(void *ctx, int n, int in, int out, const float *x, con
     }
 }
 
+/* dy (N,OUT) -> dx (N,IN), dw (OUT,IN), db (OUT); each may be NULL */
 void wn_gpu_dense_backward(void *ctx, int n, int in, int out, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db) {
     wn_gpu_ctx *c = ctx;
     assert(n > 0 && in > 0 && out > 0);
     const float one = 1, zero = 0;
-    if (dx)
-        WN_CUBLAS_CHECK(cublasSgemm(c->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, w, in,
-                                    dy, out, &zero, dx, in));
-    if (dw)
-        WN_CUBLAS_CHECK(cublasSgemm(c->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x, in,
-                                    dy, out, &zero, dw, in));
+    const size_t nx = (size_t)n * in, nw = (size_t)out * in, ny = (size_t)n * out;
+    if (dx) gemm(c, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, w, in, nw, dy, out, ny, dx, in);
+    if (dw) gemm(c, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, x, in, nx, dy, out, ny, dw, in);
     if (db) {
         const float *ones = wn_gpu_ones(c, (size_t)n); // (N)
         WN_CUBLAS_CHECK(cublasSgemv(c->cublas, CUBLAS_OP_N, out, n, &one, dy, out, ones, 1, &zero,

@@ -13,6 +13,13 @@ typedef struct wn_cuda_opts {
     int device;           /* CUDA device ordinal [0] */
     int tf32;             /* 1: cuDNN convolutions may use TF32 tensor cores, like PyTorch's default
                              (torch.backends.cudnn.allow_tf32); 0: strict fp32 (FMA only) [1] */
+    int bf16;             /* 1: mixed precision (--precision bf16): convolutions and dense
+                             products round their fp32 inputs to bf16 and run on bf16 tensor
+                             cores with fp32 accumulation; their outputs, the weights (the fp32
+                             master copy), every other op and the loss stay fp32 [0] */
+    int nhwc;             /* with bf16: the convolutions' bf16 copies are NHWC (the layout of
+                             cuDNN's tensor-core kernels and of PyTorch's channels_last), made
+                             by conversions that also transpose; 0: NCHW [1] */
     int find;             /* 1: time every cuDNN convolution algorithm once per shape
                              (cudnnFind*AlgorithmEx, like PyTorch's cudnn.benchmark); 0: take
                              cuDNN's heuristic (cudnnGet*_v7), the same choice in every process,
@@ -35,9 +42,9 @@ void wn_cuda_opts_default(wn_cuda_opts *o);
 int wn_cuda_backend_create_opts(const wn_cuda_opts *o, wn_backend *out, wn_err *e);
 /* The same with the defaults. */
 int wn_cuda_backend_create(wn_backend *out, wn_err *e);
-/* The defaults, but strict fp32 convolutions (tf32 = 0) when strict_fp32 (the registry calls
- * this, for wn_backend_create_math). */
-int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e);
+/* The defaults with the math of WN_MATH_* (the registry calls this, for wn_backend_create_math):
+ * FAST tf32 = 1, STRICT tf32 = 0, BF16 bf16 = 1. */
+int wn_cuda_backend_create_math(int math, wn_backend *out, wn_err *e);
 
 /* The ops table (static data: usable without a GPU, e.g. to check that no entry is NULL). */
 const wn_backend_ops *wn_cuda_backend_ops(void);
@@ -53,6 +60,7 @@ typedef struct wn_cuda_stats {
     size_t device_total, device_free; /* cudaMemGetInfo now (every process on the device) */
     int conv_algos;           /* cached convolution algorithm choices */
     int tf32;                 /* the context's opts.tf32: convolutions may use TF32 */
+    int bf16;                 /* the context's opts.bf16: bf16 convolutions and dense products */
     int cudnn_version, cublas_version, runtime_version, driver_version;
 } wn_cuda_stats;
 

@@ -166,8 +166,10 @@ enum { WN_DEVICE_AUTO = 0, WN_DEVICE_CPU = 1, WN_DEVICE_CUDA = 2 };
 /* Convolution math on the GPU. FAST: TF32 tensor cores allowed (PyTorch's default; training
  * uses it). STRICT: fp32 multiply-adds only, so scores agree with the CPU backend's to rounding
  * (calibrate and classify use it: a threshold chosen on CPU scores then means the same on the
- * GPU). The CPU backend computes in fp32 either way. */
-enum { WN_MATH_FAST = 0, WN_MATH_STRICT = 1 };
+ * GPU). BF16: mixed precision (train --precision bf16): convolutions and dense products take
+ * bf16 inputs with fp32 accumulation, weights and everything else stay fp32. The CPU backend
+ * computes in fp32 whatever the math. */
+enum { WN_MATH_FAST = 0, WN_MATH_STRICT = 1, WN_MATH_BF16 = 2 };
 
 /* Parses "auto", "cpu" or "cuda" into WN_DEVICE_*; returns -1 for anything else. */
 int wn_device_parse(const char *s);

@@ -6,7 +6,7 @@
 
 #ifdef WN_HAVE_CUDA
 /* gpu/: returns WN_ERUNTIME with a message when no usable GPU is present. */
-int wn_cuda_backend_create_math(int strict_fp32, wn_backend *out, wn_err *e);
+int wn_cuda_backend_create_math(int math, wn_backend *out, wn_err *e);
 #endif
 
 int wn_device_parse(const char *s) {
@@ -26,7 +26,7 @@ int wn_backend_create_math(int device, int threads, int quiet, int math, wn_back
     if (device == WN_DEVICE_CPU) return wn_cpu_backend_create(threads, out, e);
 #ifdef WN_HAVE_CUDA
     wn_err cuda_err = {0};
-    if (wn_cuda_backend_create_math(math == WN_MATH_STRICT, out, &cuda_err) == WN_OK) return WN_OK;
+    if (wn_cuda_backend_create_math(math, out, &cuda_err) == WN_OK) return WN_OK;
     if (device == WN_DEVICE_CUDA)
         return wn_err_set(e, WN_ERUNTIME, "--device cuda: %s", cuda_err.msg);
     if (!quiet) fprintf(stderr, "weldnet: no usable GPU (%s); using the CPU\n", cuda_err.msg);

@@ -9,7 +9,7 @@
  * lies within that tolerance of a threshold; the thresholds are chosen from the CPU's scores so
  * that both decisions occur. Also: a GPU batch larger than the number of photos, the report of
  * batch 1 against that of batch 7 on the GPU (the same tolerance: cuDNN may choose another
- * algorithm per batch size), and that wn_backend_create_math sets the context's TF32 switch.
+ * algorithm per batch size), and that wn_backend_create_math sets the context's TF32 and bf16 switches.
  * Exits 77 (skipped) without a GPU. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,11 +140,12 @@ int main(void) {
         return 77;
     }
     wn_backend_free(&gpu);
-    for (int math = WN_MATH_FAST; math <= WN_MATH_STRICT; math++) {
+    for (int math = WN_MATH_FAST; math <= WN_MATH_BF16; math++) {
         wn_cuda_stats st;
         CHECK(wn_backend_create_math(WN_DEVICE_CUDA, 1, 1, math, &gpu, &e) == WN_OK);
         CHECK(wn_cuda_stats_get(&gpu, &st, &e) == WN_OK);
-        CHECK_MSG(st.tf32 == (math == WN_MATH_FAST), "math %d: the context's tf32 is %d", math, st.tf32);
+        CHECK_MSG(st.tf32 == (math != WN_MATH_STRICT), "math %d: the context's tf32 is %d", math, st.tf32);
+        CHECK_MSG(st.bf16 == (math == WN_MATH_BF16), "math %d: the context's bf16 is %d", math, st.bf16);
         wn_backend_free(&gpu);
     }
     snprintf(g_tmp, sizeof g_tmp, "%s", wn_test_tmpdir("test_gpu_classify"));

@@ -16,7 +16,9 @@
  * entropy and focal loss (weights, offsets, large logits, NULL outputs), softmax, SGD and
  * Adam/AdamW over several steps; a bad label aborts with a message (checked in a child process).
  * Passes: strict fp32 (cuDNN FMA math, timed deterministic algorithms), then TF32 convolutions
- * with non-deterministic algorithms allowed (PyTorch's default), heuristic algorithms, and the
+ * with non-deterministic algorithms allowed (PyTorch's default), bf16 mixed precision in NHWC
+ * and NCHW (convolutions and dense products against the CPU on the bf16-rounded inputs, and
+ * exact values where the rounding decides: a tie that bf16 rounds to even), heuristic algorithms, and the
  * own pooling kernels, each with its tolerance.
  * Without a GPU it exits 77 (skipped). Tolerances are the constants below. */
 #include <math.h>
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "wn_backend.h"
+#include "wn_bf16.h"
 #include "wn_cuda.h"
 #include "wn_rng.h"
 #include "wn_test.h"
@@ -43,6 +46,14 @@ static wn_rng R;
 static const char *PASS = "fp32";   /* the current pass, for messages */
 static double CONV_A = 1e-4, CONV_R = 1e-4;
 static double POOL_A = 1e-5, POOL_R = 1e-5; /* cuDNN's average pooling sums in its own order */
+static double GEMM_A = 1e-4, GEMM_R = 1e-4; /* dense products */
+static double BIAS_A = 1e-4, BIAS_R = 1e-4; /* conv and dense bias gradients */
+/* The bf16 pass: the CPU side of the inputs of convolutions and dense products holds their bf16
+ * rounding (the GPU side keeps the fp32 values and must round them itself), so the CPU computes
+ * what bf16 products with fp32 accumulation give; conv outputs are bf16 (CONV_A/R about one bf16
+ * rounding), dense outputs fp32 (GEMM_A/R), bias gradients from fp32 dy against the CPU's from the
+ * rounded dy (BIAS_A/R). */
+static int BF16 = 0, NHWC = 1; /* NHWC: the bf16 convolutions' layout (opts.nhwc) */
 static int verbose = 1;
 
 /* ---------------------------------------------------------------- buffers on both backends */
@@ -139,6 +150,15 @@ static void b_free_list(buf *const *list, size_t n) {
 }
 #define FREE_BUFS(...)                                                                     \
     b_free_list((buf *const[]){__VA_ARGS__}, sizeof((buf *const[]){__VA_ARGS__}) / sizeof(buf *))
+
+/* With BF16: the CPU side of b becomes the bf16 rounding of b's values. */
+static void cpu_side_bf16(buf *b) {
+    if (!BF16) return;
+    float *t = xmalloc(b->n * sizeof(float));
+    for (size_t i = 0; i < b->n; i++) t[i] = wn_bf16_round(b->h[i]);
+    put(&CPU, b->c, t, b->n * sizeof(float));
+    free(t);
+}
 
 /* ---------------------------------------------------------------- comparison */
 
@@ -413,6 +433,8 @@ static void conv_case(const int s[11]) {
     const int xd[4] = {d.n, d.c, d.h, d.w}, wd[4] = {d.oc, d.c, d.kh, d.kw},
               yd[4] = {d.n, d.oc, d.oh, d.ow}, bd[4] = {1, 1, 1, d.oc};
     buf x = b_rand(nx, -1, 1), w = b_rand(nw, -0.5f, 0.5f), b = b_rand((size_t)d.oc, -1, 1);
+    cpu_side_bf16(&x);
+    cpu_side_bf16(&w);
     for (int bias = 0; bias < 2; bias++) {
         buf y = b_poison(ny);
         CPU.ops->conv_forward(CPU.ctx, &d, x.c, w.c, bias ? b.c : NULL, y.c);
@@ -421,12 +443,13 @@ static void conv_case(const int s[11]) {
         b_free(&y);
     }
     buf dy = b_rand(ny, -1, 1);
+    cpu_side_bf16(&dy);
     buf dx = b_poison(nx), dw = b_poison(nw), db = b_poison((size_t)d.oc);
     CPU.ops->conv_backward(CPU.ctx, &d, x.c, w.c, dy.c, dx.c, dw.c, db.c);
     GPU.ops->conv_backward(GPU.ctx, &d, x.g, w.g, dy.g, dx.g, dw.g, db.g);
     compare("conv_backward dx", tag, &dx, xd, CONV_A, CONV_R);
     compare("conv_backward dw", tag, &dw, wd, CONV_A, CONV_R);
-    compare("conv_backward db", tag, &db, bd, TOL_GEMM);
+    compare("conv_backward db", tag, &db, bd, BIAS_A, BIAS_R);
     /* NULL gradients: only dw; only dx (the untouched ones keep their poison on both sides) */
     buf dw2 = b_poison(nw), dx2 = b_poison(nx);
     CPU.ops->conv_backward(CPU.ctx, &d, x.c, w.c, dy.c, NULL, dw2.c, NULL);
@@ -512,24 +535,27 @@ static void dense_case(int n, int in, int out) {
     snprintf(tag, sizeof tag, "n%d in%d out%d", n, in, out);
     buf x = b_rand((size_t)n * in, -1, 1), w = b_rand((size_t)out * in, -0.5f, 0.5f);
     buf b = b_rand((size_t)out, -1, 1), dy = b_rand((size_t)n * out, -1, 1);
+    cpu_side_bf16(&x);
+    cpu_side_bf16(&w);
+    cpu_side_bf16(&dy);
     const int yd[4] = {1, 1, n, out}, xd[4] = {1, 1, n, in}, wd[4] = {1, 1, out, in};
     for (int bias = 0; bias < 2; bias++) {
         buf y = b_poison((size_t)n * out);
         CPU.ops->dense_forward(CPU.ctx, n, in, out, x.c, w.c, bias ? b.c : NULL, y.c);
         GPU.ops->dense_forward(GPU.ctx, n, in, out, x.g, w.g, bias ? b.g : NULL, y.g);
-        compare(bias ? "dense_forward (bias)" : "dense_forward", tag, &y, yd, TOL_GEMM);
+        compare(bias ? "dense_forward (bias)" : "dense_forward", tag, &y, yd, GEMM_A, GEMM_R);
         b_free(&y);
     }
     buf dx = b_poison((size_t)n * in), dw = b_poison((size_t)out * in), db = b_poison((size_t)out);
     CPU.ops->dense_backward(CPU.ctx, n, in, out, x.c, w.c, dy.c, dx.c, dw.c, db.c);
     GPU.ops->dense_backward(GPU.ctx, n, in, out, x.g, w.g, dy.g, dx.g, dw.g, db.g);
-    compare("dense_backward dx", tag, &dx, xd, TOL_GEMM);
-    compare("dense_backward dw", tag, &dw, wd, TOL_GEMM);
-    compare("dense_backward db", tag, &db, NULL, TOL_GEMM);
+    compare("dense_backward dx", tag, &dx, xd, GEMM_A, GEMM_R);
+    compare("dense_backward dw", tag, &dw, wd, GEMM_A, GEMM_R);
+    compare("dense_backward db", tag, &db, NULL, BIAS_A, BIAS_R);
     buf dw2 = b_poison((size_t)out * in);
     CPU.ops->dense_backward(CPU.ctx, n, in, out, x.c, w.c, dy.c, NULL, dw2.c, NULL);
     GPU.ops->dense_backward(GPU.ctx, n, in, out, x.g, w.g, dy.g, NULL, dw2.g, NULL);
-    compare("dense_backward dw only", tag, &dw2, wd, TOL_GEMM);
+    compare("dense_backward dw only", tag, &dw2, wd, GEMM_A, GEMM_R);
     FREE_BUFS(&dw2, &x, &w, &b, &dy, &dx, &dw, &db);
 }
 
@@ -540,6 +566,62 @@ static void test_dense(void) {
     dense_case(64, 512, 10);
     dense_case(128, 1152, 256);
     dense_case(256, 9216, 64);
+}
+
+/* ---------------------------------------------------------------- bf16 rounding */
+
+/* Every element of the GPU side of b equals want (the CPU side is not used). */
+static void expect_all(const char *op, const buf *b, float want) {
+    float *g = xmalloc(b->n * sizeof(float));
+    get(&GPU, g, b->g, b->n * sizeof(float));
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (g[i] != want && !bad++) first = i;
+    printf("%-5s %-26s %-34s n=%-9zu %s (want %.9g, [%zu] = %.9g)\n", PASS, op, "bf16 ties", b->n,
+           bad ? "WRONG" : "exact", (double)want, first, (double)g[first]);
+    CHECK_MSG(bad == 0, "%s [%s]: %zu of %zu values are not %.9g (first [%zu] = %.9g)", op, PASS,
+              bad, b->n, (double)want, first, (double)g[first]);
+    free(g);
+}
+
+static buf b_const(size_t n, float v) {
+    float *h = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) h[i] = v;
+    buf b = b_host(h, n);
+    free(h);
+    return b;
+}
+
+/* Values where the rounding decides: x = 1 + 3*2^-9 rounds up to 1 + 2^-7, w = dy = 1 + 2^-8 (a
+ * tie) round to even, 1. So with bf16 inputs a 1x1 convolution over 8 channels gives exactly
+ * 8 * (1 + 2^-7) (fp32 would give 8.09...), dx exactly 4 (4 filters), dw the bf16 of 18 * x
+ * (2 photos of 3x3), and the bias gradient, summed from the fp32 dy, 18 * (1 + 2^-8); a dense
+ * layer (3 x 8 -> 2) the same in fp32 output. */
+static void test_bf16_ties(void) {
+    const float xv = 1 + 3.0f / 512, tie = 1 + 1.0f / 256, xr = 1 + 1.0f / 128;
+    CHECK(wn_bf16_round(xv) == xr && wn_bf16_round(tie) == 1.0f);
+    wn_conv_desc d = {.n = 2, .c = 8, .h = 3, .w = 3, .oc = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+                      .oh = 3, .ow = 3};
+    buf x = b_const(2 * 8 * 9, xv), w = b_const(4 * 8, tie), b = b_const(4, 0.25f);
+    buf dy = b_const(2 * 4 * 9, tie), y = b_poison(2 * 4 * 9), dx = b_poison(2 * 8 * 9);
+    buf dw = b_poison(4 * 8), db = b_poison(4);
+    GPU.ops->conv_forward(GPU.ctx, &d, x.g, w.g, b.g, y.g);
+    expect_all("conv_forward (bias)", &y, 8 * xr + 0.25f);
+    GPU.ops->conv_backward(GPU.ctx, &d, x.g, w.g, dy.g, dx.g, dw.g, db.g);
+    expect_all("conv_backward dx", &dx, 4);
+    expect_all("conv_backward dw", &dw, wn_bf16_round(18 * xr));
+    expect_all("conv_backward db", &db, 18 * tie);
+    FREE_BUFS(&x, &w, &b, &dy, &y, &dx, &dw, &db);
+    buf fx = b_const(3 * 8, xv), fw = b_const(2 * 8, tie), fb = b_const(2, 0.25f);
+    buf fdy = b_const(3 * 2, tie), fy = b_poison(3 * 2), fdx = b_poison(3 * 8);
+    buf fdw = b_poison(2 * 8), fdb = b_poison(2);
+    GPU.ops->dense_forward(GPU.ctx, 3, 8, 2, fx.g, fw.g, fb.g, fy.g);
+    expect_all("dense_forward (bias)", &fy, 8 * xr + 0.25f);
+    GPU.ops->dense_backward(GPU.ctx, 3, 8, 2, fx.g, fw.g, fdy.g, fdx.g, fdw.g, fdb.g);
+    expect_all("dense_backward dx", &fdx, 2);
+    expect_all("dense_backward dw", &fdw, 3 * xr);
+    expect_all("dense_backward db", &fdb, 3 * tie);
+    FREE_BUFS(&fx, &fw, &fb, &fdy, &fy, &fdx, &fdw, &fdb);
 }
 
 /* ---------------------------------------------------------------- activations, dropout */
@@ -840,6 +922,8 @@ static int make_gpu(int tf32, int find, int pool_cudnn, int deterministic, wn_er
     wn_cuda_opts o;
     wn_cuda_opts_default(&o);
     o.tf32 = tf32;
+    o.bf16 = BF16;
+    o.nhwc = NHWC;
     o.deterministic = deterministic;
     o.find = find;
     o.pool_cudnn = pool_cudnn;
@@ -901,6 +985,27 @@ int main(int argc, char **argv) {
     test_conv(1);
     report_memory();
     wn_backend_free(&GPU);
+
+    PASS = "bf16"; /* mixed precision: bf16 convolutions and dense products, timed algorithms */
+    BF16 = 1;
+    CONV_A = CONV_R = 8e-3;  /* bf16 outputs: one rounding (at most 2^-8 relative) and change */
+    GEMM_A = GEMM_R = 2e-4;  /* fp32 outputs of exact bf16 products, another summation order */
+    BIAS_A = BIAS_R = 4e-3;  /* fp32 dy on the GPU, its bf16 rounding on the CPU */
+    CHECK(make_gpu(1, 1, 1, 1, &e) == WN_OK);
+    test_bf16_ties();
+    test_conv(1);
+    test_dense();
+    report_memory();
+    wn_backend_free(&GPU);
+    PASS = "bf16c"; /* the same with the bf16 copies in NCHW (opts.nhwc = 0) */
+    NHWC = 0;
+    CHECK(make_gpu(1, 1, 1, 1, &e) == WN_OK);
+    test_bf16_ties();
+    test_conv(0);
+    wn_backend_free(&GPU);
+    NHWC = 1;
+    BF16 = 0;
+    GEMM_A = GEMM_R = BIAS_A = BIAS_R = 1e-4;
 
     PASS = "heur"; /* cuDNN's heuristic instead of timing, strict fp32 */
     CONV_A = 1e-4;

@@ -56,6 +56,8 @@ static void usage(FILE *f) {
         "      --set KEY=VALUE   any other [train] key (step_size, gamma, beta1, beta2, eps)\n"
         "      --threads N       CPU threads [0 = all cores]\n"
         "      --device D        auto|cpu|cuda [auto]\n"
+        "      --precision P     fp32|bf16: GPU arithmetic; bf16 is mixed precision (bf16\n"
+        "                        convolutions and dense layers, fp32 weights and loss) [fp32]\n"
         "      --ok-class NAME   name of the ok class folder [ok]\n"
         "      --log FILE        training log CSV [OUT without .wnet + .log.csv]\n"
         "      --state FILE      training state for --resume [OUT without .wnet + .state]\n"
@@ -78,7 +80,8 @@ static const struct {
               {"flip", "flip"},         {"select", "select"},     {"patience", "patience"},
               {"threads", "threads"},   {"loss", "loss"},         {"prior", "prior"},
               {"tau", "tau"},           {"focal-gamma", "focal_gamma"}, {"sampler", "sampler"},
-              {"target-ratio", "target_ratio"}, {"freeze", "freeze"}, {"plots", "plots"}};
+              {"target-ratio", "target_ratio"}, {"freeze", "freeze"}, {"plots", "plots"},
+              {"precision", "precision"}};
 #define NMAPPED ((int)(sizeof MAPPED / sizeof MAPPED[0]))
 
 int wn_train_main(int argc, char **argv) {

@@ -45,6 +45,8 @@ static const key_def KEYS[] = {
     {"zoom", T_DOUBLE, OFF(zoom), 0, 0.9, NULL, "random zoom by a factor in [1-F, 1+F] (0 = off)"},
     {"cutout", T_INT, OFF(cutout), 0, 4096, NULL, "Cutout: side of the square set to the mean (0 = off)"},
     {"threads", T_INT, OFF(threads), 0, 1024, NULL, "CPU threads (0 = all cores)"},
+    {"precision", T_ENUM, OFF(precision), 0, 0, "fp32|bf16",
+     "GPU arithmetic: fp32 (TF32 convolutions) or bf16 mixed precision (fp32 weights and loss)"},
     {"select", T_ENUM, OFF(select), 0, 0, "balanced_accuracy|accuracy|loss|last",
      "validation metric that picks the best checkpoint (last: the latest epoch)"},
     {"patience", T_INT, OFF(patience), 0, 100000, NULL, "early stop after N epochs without improvement (0 = off)"},

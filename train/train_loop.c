@@ -101,11 +101,31 @@ static int transfer(wn_run *r, wn_err *e) {
     return WN_OK;
 }
 
+/* The backend: --device, with the math of precision = fp32|bf16. bf16 is GPU arithmetic: asked
+ * of --device cpu it is an input error; when --device auto finds no GPU it is said once. */
+static int create_backend(wn_run *r, wn_err *e) {
+    const wn_train_opts *o = r->o;
+    const int bf16 = r->cfg.precision == WN_PREC_BF16;
+    const char *where = wn_train_cfg_source(&r->cfg, "precision") == WN_SRC_CLI ? "--precision"
+                                                                               : o->config;
+    if (bf16 && o->device == WN_DEVICE_CPU)
+        return wn_err_set(e, WN_EINPUT, "%s: precision bf16 is GPU arithmetic; --device cpu "
+                          "computes in fp32 (leave precision at fp32, or use --device cuda)",
+                          where);
+    int rc = wn_backend_create_math(o->device, r->cfg.threads, o->quiet,
+                                    bf16 ? WN_MATH_BF16 : WN_MATH_FAST, &r->be, e);
+    if (rc) return rc;
+    if (bf16 && !strcmp(r->be.ops->name, "cpu"))
+        fprintf(stderr, "weldnet: precision bf16 applies to the GPU only; training in fp32 on the "
+                "CPU\n");
+    return WN_OK;
+}
+
 static int setup(wn_run *r, wn_err *e) {
     const wn_train_opts *o = r->o;
     int rc;
     if ((rc = settings(r, e))) return rc;
-    if ((rc = wn_backend_create(o->device, r->cfg.threads, o->quiet, &r->be, e))) return rc;
+    if ((rc = create_backend(r, e))) return rc;
     if ((rc = wn_run_open_data(r, e))) return rc;
     if ((rc = wn_run_build_caches(r, e))) return rc;
     int k = r->train.n_classes;

@@ -19,6 +19,7 @@ enum { WN_SELECT_BALANCED, WN_SELECT_ACCURACY, WN_SELECT_LOSS, WN_SELECT_LAST };
 enum { WN_SRC_DEFAULT, WN_SRC_INI, WN_SRC_CLI };
 enum { WN_LOSS_CE, WN_LOSS_BAYESIAN, WN_LOSS_WEIGHTED, WN_LOSS_LOGIT_ADJUSTED, WN_LOSS_FOCAL };
 enum { WN_PRIOR_BATCH, WN_PRIOR_TRAIN };
+enum { WN_PREC_FP32, WN_PREC_BF16 };
 enum { WN_SAMPLER_SHUFFLE, WN_SAMPLER_STRATIFIED, WN_SAMPLER_BALANCED, WN_SAMPLER_UNDERSAMPLE,
        WN_SAMPLER_OVERSAMPLE };
 #define WN_TRAIN_MAX_KEYS 64
@@ -39,6 +40,7 @@ typedef struct wn_train_cfg {
     double ema;                  /* weight average decay (0 = off), train_ema.c */
     double mixup;                /* mixup Beta(alpha, alpha) parameter (0 = off), train_mixup.c */
     int threads;                 /* CPU threads, 0 = all cores */
+    int precision;               /* WN_PREC_*: GPU arithmetic of convolutions and dense layers */
     int select;                  /* metric that picks the best checkpoint: WN_SELECT_* */
     int patience;                /* early stopping after N epochs without improvement (0 = off) */
     int loss;                    /* WN_LOSS_* */

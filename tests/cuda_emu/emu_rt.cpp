@@ -3,9 +3,11 @@
 // semantics, with their argument rules checked: the kernel launcher (a pool of worker threads
 // runs one block at a time), device memory (host memory filled with garbage, pointer sides
 // checked on every copy), cuBLAS SGEMM/SGEMV column-major through OpenBLAS (lda/ldb/ldc rules,
-// beta = 0 never reads C), cuDNN descriptors, convolution forward/backward-data/backward-filter
-// and bias (direct loops in double, descriptor shapes checked against each other, workspace size
-// checked against the algorithm's), FindEx/Get_v7 (three pretend algorithms: one needing 1 MiB of
+// beta = 0 never reads C) and GemmEx for bf16 A/B with fp32 C and compute, cuDNN descriptors,
+// convolution forward/backward-data/backward-filter and bias (direct loops in double, descriptor
+// shapes checked against each other, workspace size checked against the algorithm's; fp32 or bf16
+// data in NCHW or NHWC (filters KRSC): bf16 inputs widened exactly, outputs rounded to nearest even, and like cuDNN not under
+// FMA math), FindEx/Get_v7 (three pretend algorithms: one needing 1 MiB of
 // workspace, one non-deterministic; FindEx scribbles on its output), AddTensor, pooling forward
 // (max ignores padding, average counts it). A mismatch prints "EMU ..." and fails the call.
 // Streams and events: the compute stream (the one given to cuDNN/cuBLAS) runs everything at once,
@@ -34,6 +36,7 @@
 #include <cudnn.h>
 
 #include "emu.h"
+#include "wn_bf16.h"
 
 namespace emu {
 thread_local dim3 tIdx, bIdx;
@@ -285,6 +288,16 @@ cudaError_t cudaDriverGetVersion(int *v) { *v = 13000; return cudaSuccess; }
 }
 
 // ------------------------------------------------------------------ cuBLAS (column-major)
+// C = alpha op(A) op(B) + beta C through OpenBLAS; beta = 0 never reads C
+static void sgemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (beta == 0) // C not read
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) C[(size_t)j * ldc + i] = 0;
+    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
+                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, alpha, A, lda, B, ldb,
+                beta == 0 ? 0.0f : beta, C, ldc);
+}
 extern "C" {
 cublasStatus_t cublasCreate_v2(cublasHandle_t *h) { *h = (cublasHandle_t)0x7; return CUBLAS_STATUS_SUCCESS; }
 cublasStatus_t cublasDestroy_v2(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
@@ -301,12 +314,36 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperat
         return CUBLAS_STATUS_INVALID_VALUE;
     }
     if (!is_dev(A) || !is_dev(B) || !is_dev(C)) { fprintf(stderr, "EMU: gemm host pointer\n"); abort(); }
-    if (*beta == 0) // C not read
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) C[(size_t)j * ldc + i] = 0;
-    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
-                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb,
-                *beta == 0 ? 0.0f : *beta, C, ldc);
+    sgemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    return CUBLAS_STATUS_SUCCESS;
+}
+// bf16 A and B, fp32 C and compute (the one combination supported): A and B widened exactly to
+// float (bf16 bits << 16), then as cublasSgemm_v2.
+cublasStatus_t cublasGemmEx(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void *alpha, const void *A, cudaDataType At, int lda, const void *B,
+                            cudaDataType Bt, int ldb, const void *beta, void *C, cudaDataType Ct, int ldc,
+                            cublasComputeType_t ct, cublasGemmAlgo_t) {
+    if (At != CUDA_R_16BF || Bt != CUDA_R_16BF || Ct != CUDA_R_32F || ct != CUBLAS_COMPUTE_32F) {
+        fprintf(stderr, "EMU: cublasGemmEx types A %d B %d C %d compute %d not supported\n", (int)At, (int)Bt,
+                (int)Ct, (int)ct);
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
+    int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ar) || ldb < std::max(1, br) || ldc < std::max(1, m)) {
+        fprintf(stderr, "EMU: cublasGemmEx invalid: m %d n %d k %d lda %d ldb %d ldc %d\n", m, n, k, lda, ldb, ldc);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (!is_dev(A) || !is_dev(B) || !is_dev(C)) { fprintf(stderr, "EMU: gemm host pointer\n"); abort(); }
+    auto widen = [](const void *p, int ld, int r, int c) { // packed, leading dimension max(1, r)
+        std::vector<float> f((size_t)std::max(1, r) * std::max(1, c));
+        for (int j = 0; j < c; j++)
+            for (int i = 0; i < r; i++) f[(size_t)j * r + i] = wn_bf16_to_float(((const uint16_t *)p)[(size_t)j * ld + i]);
+        return f;
+    };
+    std::vector<float> af = widen(A, lda, ar, ac), bf = widen(B, ldb, br, bc);
+    sgemm(ta, tb, m, n, k, *(const float *)alpha, af.data(), std::max(1, ar), bf.data(), std::max(1, br),
+          *(const float *)beta, (float *)C, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasSgemv_v2(cublasHandle_t, cublasOperation_t t, int m, int n, const float *alpha,
@@ -324,13 +361,62 @@ cublasStatus_t cublasSgemv_v2(cublasHandle_t, cublasOperation_t t, int m, int n,
 
 // ------------------------------------------------------------------ cuDNN
 struct cudnnContext { int x; };
-struct cudnnTensorStruct { int n, c, h, w, set; };
-struct cudnnFilterStruct { int k, c, h, w, set; };
+// t: FLOAT or BFLOAT16; nhwc: the NHWC layout (filters: KRSC) instead of NCHW
+struct cudnnTensorStruct { int n, c, h, w, set; cudnnDataType_t t; int nhwc; };
+struct cudnnFilterStruct { int k, c, h, w, set; cudnnDataType_t t; int nhwc; };
 struct cudnnConvolutionStruct { int ph, pw, sh, sw, dh, dw, set; cudnnMathType_t math; };
 struct cudnnPoolingStruct { cudnnPoolingMode_t mode; int kh, kw, ph, pw, sh, sw; };
 
 static thread_local char last_msg[256];
-#define BAD(...) do { snprintf(last_msg, sizeof last_msg, __VA_ARGS__); fprintf(stderr, "EMU cudnn: %s\n", last_msg); return CUDNN_STATUS_BAD_PARAM; } while (0)
+#define FAIL(st, ...) do { snprintf(last_msg, sizeof last_msg, __VA_ARGS__); fprintf(stderr, "EMU cudnn: %s\n", last_msg); return st; } while (0)
+#define BAD(...) FAIL(CUDNN_STATUS_BAD_PARAM, __VA_ARGS__)
+
+static bool is_bf16(cudnnDataType_t t) { return t == CUDNN_DATA_BFLOAT16; }
+static size_t esize(cudnnDataType_t t) { return is_bf16(t) ? 2 : sizeof(float); }
+// like cuDNN: bf16 convolutions need tensor-core math
+static bool bf16_fma(const cudnnConvolutionStruct *cv, cudnnDataType_t t) { return is_bf16(t) && cv->math == CUDNN_FMA_MATH; }
+// Inputs as float: the pointer itself for FLOAT, else the bf16 values widened exactly into buf.
+// Position of element (n, c, h, w) of an (N, C, H, W) array in memory, NCHW or NHWC.
+static size_t at(int nhwc, int C, int H, int W, size_t n, size_t c, size_t h, size_t w) {
+    return nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
+}
+// Inputs as NCHW float: the pointer itself for NCHW FLOAT, else the values widened exactly
+// (bf16) and/or reordered from NHWC into buf.
+static const float *as_float(const void *p, cudnnDataType_t t, int nhwc, int N, int C, int H, int W,
+                             std::vector<float> &buf) {
+    if (!is_bf16(t) && !nhwc) return (const float *)p;
+    buf.resize((size_t)N * C * H * W);
+    size_t i = 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++, i++) {
+                    size_t k = at(nhwc, C, H, W, n, c, h, w);
+                    buf[i] = is_bf16(t) ? wn_bf16_to_float(((const uint16_t *)p)[k]) : ((const float *)p)[k];
+                }
+    return buf.data();
+}
+// out = alpha acc + beta out (beta = 0: out not read); acc in NCHW order, out stored NCHW or NHWC,
+// as float or rounded to bf16 (nearest even)
+static void put_out(void *p, cudnnDataType_t t, int nhwc, int N, int C, int H, int W,
+                    const std::vector<double> &acc, float a, float b) {
+    size_t i = 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++, i++) {
+                    size_t k = at(nhwc, C, H, W, n, c, h, w);
+                    if (!is_bf16(t)) {
+                        float &o = ((float *)p)[k];
+                        o = (float)(a * acc[i] + (b == 0 ? 0.0 : b * o));
+                    } else {
+                        uint16_t &o = ((uint16_t *)p)[k];
+                        o = wn_bf16_from_float((float)(a * acc[i] + (b == 0 ? 0.0 : b * (double)wn_bf16_to_float(o))));
+                    }
+                }
+}
+#define TDIMS(d) (d)->nhwc, (d)->n, (d)->c, (d)->h, (d)->w
+#define FDIMS(d) (d)->nhwc, (d)->k, (d)->c, (d)->h, (d)->w
 
 static size_t algo_ws(int algo) { return algo == 1 ? ((size_t)1 << 20) : 0; }
 
@@ -339,6 +425,8 @@ static int out_dim(int in, int p, int k, int s) { return (in + 2 * p - k) / s + 
 static cudnnStatus_t check_conv(const cudnnTensorStruct *x, const cudnnFilterStruct *w,
                                 const cudnnConvolutionStruct *cv, const cudnnTensorStruct *y) {
     if (!x->set || !w->set || !cv->set || !y->set) BAD("descriptor not set");
+    if (x->t != w->t || y->t != x->t) BAD("data types differ: x %d filter %d y %d", (int)x->t, (int)w->t, (int)y->t);
+    if (x->nhwc != w->nhwc || y->nhwc != x->nhwc) BAD("layouts differ: x %s filter %s y %s", x->nhwc ? "NHWC" : "NCHW", w->nhwc ? "NHWC" : "NCHW", y->nhwc ? "NHWC" : "NCHW");
     if (x->c != w->c) BAD("x has %d channels, filter %d", x->c, w->c);
     if (y->n != x->n || y->c != w->k || y->h != out_dim(x->h, cv->ph, w->h, cv->sh) ||
         y->w != out_dim(x->w, cv->pw, w->w, cv->sw))
@@ -351,15 +439,17 @@ static cudnnStatus_t check_conv(const cudnnTensorStruct *x, const cudnnFilterStr
 #define XAT(p, d, n_, c_, h_, w_) (p)[(((size_t)(n_) * (d)->c + (c_)) * (d)->h + (h_)) * (d)->w + (w_)]
 
 // perf results: algo 1 (1 MiB workspace) fastest, then 0, then 2 (non-deterministic)
-template <class P, class A> static cudnnStatus_t fill_perf(const cudnnConvolutionStruct *cv, int req, int *got, P *p, size_t ws) {
+// (bf16 data: NOT_SUPPORTED under FMA math, else reported as tensor-op math)
+template <class P, class A> static cudnnStatus_t fill_perf(const cudnnConvolutionStruct *cv, cudnnDataType_t t, int req, int *got, P *p, size_t ws) {
     int order[3] = {1, 0, 2}, n = 0;
     for (int i = 0; i < 3 && n < req; i++) {
         p[n].algo = (A)order[i];
-        p[n].status = algo_ws(order[i]) <= ws ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_ALLOC_FAILED;
+        p[n].status = bf16_fma(cv, t) ? CUDNN_STATUS_NOT_SUPPORTED
+                      : algo_ws(order[i]) <= ws ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_ALLOC_FAILED;
         p[n].time = 1.0f + i;
         p[n].memory = algo_ws(order[i]);
         p[n].determinism = order[i] == 2 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC;
-        p[n].mathType = cv->math;
+        p[n].mathType = is_bf16(t) ? CUDNN_TENSOR_OP_MATH : cv->math;
         n++;
     }
     *got = n;
@@ -375,15 +465,15 @@ cudnnStatus_t cudnnSetStream(cudnnHandle_t, cudaStream_t s) { compute_streams.in
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { *d = new cudnnTensorStruct(); return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c, int h, int w) {
-    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || n < 1 || c < 1 || h < 1 || w < 1) BAD("tensor desc");
-    *d = {n, c, h, w, 1};
+    if ((f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) || (t != CUDNN_DATA_FLOAT && t != CUDNN_DATA_BFLOAT16) || n < 1 || c < 1 || h < 1 || w < 1) BAD("tensor desc");
+    *d = {n, c, h, w, 1, t, f == CUDNN_TENSOR_NHWC};
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { *d = new cudnnFilterStruct(); return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { delete d; return CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k, int c, int h, int w) {
-    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT) BAD("filter desc");
-    *d = {k, c, h, w, 1};
+    if ((f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) || (t != CUDNN_DATA_FLOAT && t != CUDNN_DATA_BFLOAT16)) BAD("filter desc");
+    *d = {k, c, h, w, 1, t, f == CUDNN_TENSOR_NHWC};
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) { *d = new cudnnConvolutionStruct(); return CUDNN_STATUS_SUCCESS; }
@@ -416,32 +506,32 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t, cons
 cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t x, const void *xp, const cudnnFilterDescriptor_t w, const void *wp, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t y, void *yp, const int req, int *got, cudnnConvolutionFwdAlgoPerf_t *p, void *ws, size_t wss) {
     if (check_conv(x, w, cv, y)) return CUDNN_STATUS_BAD_PARAM;
     if (!is_dev(xp) || !is_dev(wp) || !is_dev(yp) || (wss && !is_dev(ws))) BAD("FindEx fwd pointers");
-    memset(yp, 0x7F, sizeof(float) * y->n * y->c * y->h * y->w); // scribble on the output
-    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, req, got, p, wss);
+    memset(yp, 0x7F, esize(y->t) * y->n * y->c * y->h * y->w); // scribble on the output
+    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, x->t, req, got, p, wss);
 }
 cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t, const cudnnFilterDescriptor_t w, const void *wp, const cudnnTensorDescriptor_t dy, const void *dyp, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t dx, void *dxp, const int req, int *got, cudnnConvolutionBwdDataAlgoPerf_t *p, void *ws, size_t wss) {
     if (check_conv(dx, w, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
     if (!is_dev(wp) || !is_dev(dyp) || !is_dev(dxp)) BAD("FindEx bwd data pointers");
-    memset(dxp, 0x7F, sizeof(float) * dx->n * dx->c * dx->h * dx->w);
-    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, req, got, p, wss);
+    memset(dxp, 0x7F, esize(dx->t) * dx->n * dx->c * dx->h * dx->w);
+    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, w->t, req, got, p, wss);
 }
 cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t x, const void *xp, const cudnnTensorDescriptor_t dy, const void *dyp, const cudnnConvolutionDescriptor_t cv, const cudnnFilterDescriptor_t dw, void *dwp, const int req, int *got, cudnnConvolutionBwdFilterAlgoPerf_t *p, void *ws, size_t wss) {
     if (check_conv(x, dw, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
     if (!is_dev(xp) || !is_dev(dyp) || !is_dev(dwp)) BAD("FindEx bwd filter pointers");
-    memset(dwp, 0x7F, sizeof(float) * dw->k * dw->c * dw->h * dw->w);
-    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, req, got, p, wss);
+    memset(dwp, 0x7F, esize(dw->t) * dw->k * dw->c * dw->h * dw->w);
+    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, x->t, req, got, p, wss);
 }
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t y, const int req, int *got, cudnnConvolutionFwdAlgoPerf_t *p) {
     if (check_conv(x, w, cv, y)) return CUDNN_STATUS_BAD_PARAM;
-    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, req, got, p, SIZE_MAX);
+    return fill_perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(cv, x->t, req, got, p, SIZE_MAX);
 }
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const cudnnFilterDescriptor_t w, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnTensorDescriptor_t dx, const int req, int *got, cudnnConvolutionBwdDataAlgoPerf_t *p) {
     if (check_conv(dx, w, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
-    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, req, got, p, SIZE_MAX);
+    return fill_perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(cv, w->t, req, got, p, SIZE_MAX);
 }
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t x, const cudnnTensorDescriptor_t dy, const cudnnConvolutionDescriptor_t cv, const cudnnFilterDescriptor_t dw, const int req, int *got, cudnnConvolutionBwdFilterAlgoPerf_t *p) {
     if (check_conv(x, dw, cv, dy)) return CUDNN_STATUS_BAD_PARAM;
-    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, req, got, p, SIZE_MAX);
+    return fill_perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(cv, x->t, req, got, p, SIZE_MAX);
 }
 static cudnnStatus_t check_algo(const cudnnConvolutionStruct *cv, int algo, size_t wss, const void *ws) {
     if (algo < 0 || algo > 2) BAD("algo %d", algo);
@@ -452,9 +542,14 @@ static cudnnStatus_t check_algo(const cudnnConvolutionStruct *cv, int algo, size
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const cudnnFilterDescriptor_t wd, const void *wv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionFwdAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnTensorDescriptor_t yd, void *yv) {
-    if (check_conv(xd, wd, cv, yd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
-    const float *x = (const float *)xv, *w = (const float *)wv;
-    float *y = (float *)yv, a = *(const float *)alpha, b = *(const float *)beta;
+    if (check_conv(xd, wd, cv, yd)) return CUDNN_STATUS_BAD_PARAM;
+    if (bf16_fma(cv, xd->t)) FAIL(CUDNN_STATUS_NOT_SUPPORTED, "bf16 convolution forward needs tensor-op math, not FMA");
+    if (check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    std::vector<float> xb, wb;
+    const float *x = as_float(xv, xd->t, TDIMS(xd), xb);
+    const float *w = as_float(wv, wd->t, FDIMS(wd), wb);
+    float a = *(const float *)alpha, b = *(const float *)beta;
+    std::vector<double> acc((size_t)yd->n * yd->c * yd->h * yd->w, 0.0);
     for (int n = 0; n < yd->n; n++)
         for (int k = 0; k < yd->c; k++)
             for (int oh = 0; oh < yd->h; oh++)
@@ -467,15 +562,19 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void *alpha, const cu
                                 if (h < 0 || h >= xd->h || ww < 0 || ww >= xd->w) continue;
                                 s += (double)XAT(x, xd, n, c, h, ww) * w[(((size_t)k * wd->c + c) * wd->h + i) * wd->w + j];
                             }
-                    float &o = XAT(y, yd, n, k, oh, ow);
-                    o = (float)(a * s + (b == 0 ? 0.0 : b * o));
+                    XAT(acc.data(), yd, n, k, oh, ow) = s;
                 }
+    put_out(yv, yd->t, TDIMS(yd), acc, a, b);
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void *alpha, const cudnnFilterDescriptor_t wd, const void *wv, const cudnnTensorDescriptor_t dyd, const void *dyv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnTensorDescriptor_t dxd, void *dxv) {
-    if (check_conv(dxd, wd, cv, dyd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
-    const float *w = (const float *)wv, *dy = (const float *)dyv;
-    float *dx = (float *)dxv, a = *(const float *)alpha, b = *(const float *)beta;
+    if (check_conv(dxd, wd, cv, dyd)) return CUDNN_STATUS_BAD_PARAM;
+    if (bf16_fma(cv, wd->t)) FAIL(CUDNN_STATUS_NOT_SUPPORTED, "bf16 convolution backward data needs tensor-op math, not FMA");
+    if (check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    std::vector<float> wb, dyb;
+    const float *w = as_float(wv, wd->t, FDIMS(wd), wb);
+    const float *dy = as_float(dyv, dyd->t, TDIMS(dyd), dyb);
+    float a = *(const float *)alpha, b = *(const float *)beta;
     std::vector<double> acc((size_t)dxd->n * dxd->c * dxd->h * dxd->w, 0.0);
     for (int n = 0; n < dyd->n; n++)
         for (int k = 0; k < dyd->c; k++)
@@ -490,13 +589,17 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void *alpha, con
                                 acc[(((size_t)n * dxd->c + c) * dxd->h + h) * dxd->w + ww] += g * w[(((size_t)k * wd->c + c) * wd->h + i) * wd->w + j];
                             }
                 }
-    for (size_t i = 0; i < acc.size(); i++) dx[i] = (float)(a * acc[i] + (b == 0 ? 0.0 : b * dx[i]));
+    put_out(dxv, dxd->t, TDIMS(dxd), acc, a, b);
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const cudnnTensorDescriptor_t dyd, const void *dyv, const cudnnConvolutionDescriptor_t cv, cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t wss, const void *beta, const cudnnFilterDescriptor_t dwd, void *dwv) {
-    if (check_conv(xd, dwd, cv, dyd) || check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
-    const float *x = (const float *)xv, *dy = (const float *)dyv;
-    float *dw = (float *)dwv, a = *(const float *)alpha, b = *(const float *)beta;
+    if (check_conv(xd, dwd, cv, dyd)) return CUDNN_STATUS_BAD_PARAM;
+    if (bf16_fma(cv, xd->t)) FAIL(CUDNN_STATUS_NOT_SUPPORTED, "bf16 convolution backward filter needs tensor-op math, not FMA");
+    if (check_algo(cv, algo, wss, ws)) return CUDNN_STATUS_BAD_PARAM;
+    std::vector<float> xb, dyb;
+    const float *x = as_float(xv, xd->t, TDIMS(xd), xb);
+    const float *dy = as_float(dyv, dyd->t, TDIMS(dyd), dyb);
+    float a = *(const float *)alpha, b = *(const float *)beta;
     std::vector<double> acc((size_t)dwd->k * dwd->c * dwd->h * dwd->w, 0.0);
     for (int n = 0; n < dyd->n; n++)
         for (int k = 0; k < dyd->c; k++)
@@ -511,10 +614,12 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void *alpha, c
                                 acc[(((size_t)k * dwd->c + c) * dwd->h + i) * dwd->w + j] += g * XAT(x, xd, n, c, h, ww);
                             }
                 }
-    for (size_t i = 0; i < acc.size(); i++) dw[i] = (float)(a * acc[i] + (b == 0 ? 0.0 : b * dw[i]));
+    put_out(dwv, dwd->t, FDIMS(dwd), acc, a, b);
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t dyd, const void *dyv, const void *beta, const cudnnTensorDescriptor_t dbd, void *dbv) {
+    if (dyd->t != CUDNN_DATA_FLOAT || dbd->t != CUDNN_DATA_FLOAT) BAD("bias: data types %d %d, fp32 only", (int)dyd->t, (int)dbd->t);
+    if (dyd->nhwc || dbd->nhwc) BAD("bias: NCHW only here");
     if (dbd->n != 1 || dbd->c != dyd->c || dbd->h != 1 || dbd->w != 1) BAD("bias desc");
     const float *dy = (const float *)dyv;
     float *db = (float *)dbv, a = *(const float *)alpha, b = *(const float *)beta;
@@ -528,7 +633,9 @@ cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t, const void *alpha, con
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnAddTensor(cudnnHandle_t, const void *alpha, const cudnnTensorDescriptor_t ad, const void *av, const void *beta, const cudnnTensorDescriptor_t cd, void *cvp) {
+    if (ad->t != CUDNN_DATA_FLOAT || cd->t != CUDNN_DATA_FLOAT) BAD("add tensor: data types %d %d, fp32 only", (int)ad->t, (int)cd->t);
     if ((ad->n != 1 && ad->n != cd->n) || (ad->c != 1 && ad->c != cd->c) || (ad->h != 1 && ad->h != cd->h) || (ad->w != 1 && ad->w != cd->w)) BAD("add tensor dims");
+    if (ad->nhwc || cd->nhwc) BAD("add tensor: NCHW only here");
     const float *A = (const float *)av;
     float *C = (float *)cvp, a = *(const float *)alpha, b = *(const float *)beta;
     for (int n = 0; n < cd->n; n++)
@@ -553,7 +660,9 @@ cudnnStatus_t cudnnGetPooling2dForwardOutputDim(const cudnnPoolingDescriptor_t p
     return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnPoolingForward(cudnnHandle_t, const cudnnPoolingDescriptor_t p, const void *alpha, const cudnnTensorDescriptor_t xd, const void *xv, const void *beta, const cudnnTensorDescriptor_t yd, void *yv) {
+    if (xd->t != CUDNN_DATA_FLOAT || yd->t != CUDNN_DATA_FLOAT) BAD("pooling: data types %d %d, fp32 only", (int)xd->t, (int)yd->t);
     if (yd->n != xd->n || yd->c != xd->c || yd->h != out_dim(xd->h, p->ph, p->kh, p->sh) || yd->w != out_dim(xd->w, p->pw, p->kw, p->sw)) BAD("pool dims");
+    if (xd->nhwc || yd->nhwc) BAD("pooling: NCHW only here");
     const float *x = (const float *)xv;
     float *y = (float *)yv, a = *(const float *)alpha, b = *(const float *)beta;
     for (int n = 0; n < yd->n; n++)

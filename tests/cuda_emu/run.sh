@@ -35,7 +35,7 @@ for f in "$root"/gpu/*.cu; do
     -I"$root/gpu" -I"$cu" -c "$out/$b.cpp" -o "$out/$b.o"
   objs+=("$out/$b.o")
 done
-g++ -O1 -g -std=c++20 "${san[@]}" -Wno-attributes -I"$here" -I"$cu" -I"$ob" -c "$here/emu_rt.cpp" -o "$out/emu_rt.o"
+g++ -O1 -g -std=c++20 "${san[@]}" -Wno-attributes -I"$here" -I"$root/src" -I"$cu" -I"$ob" -c "$here/emu_rt.cpp" -o "$out/emu_rt.o"
 objs+=("$out/emu_rt.o")
 gcc -O1 -g -std=c11 -D_GNU_SOURCE "${san[@]}" -I"$root/tests" -c "$root/tests/wn_test.c" -o "$out/wn_test.o"
 rc=0
