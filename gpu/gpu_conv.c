@@ -1,14 +1,17 @@
 /* gpu_conv.c - convolution forward, backward-data and backward-filter on the GPU with cuDNN
- * (NCHW, fp32), plus the bias through cudnnAddTensor / cudnnConvolutionBackwardBias.
+ * (NCHW fp32, or bf16 copies, below), plus the bias through cudnnAddTensor /
+ * cudnnConvolutionBackwardBias.
  *
  * The algorithm of each (direction, shape) is chosen once and cached in the context: with
  * opts.find, cudnnFind*AlgorithmEx times every algorithm on the call's own buffers (the outputs it
  * scribbles on are overwritten right after) with a temporary workspace of the largest size any
  * algorithm asks for within the limit, like PyTorch's cudnn.benchmark; otherwise cuDNN's
  * heuristic (cudnnGet*Algorithm_v7) ranks them. The fastest algorithm that succeeded and fits the
- * workspace limit (and, with opts.deterministic, that cuDNN reports deterministic) wins. The math type follows opts.tf32: with TF32 the descriptor starts at
- * CUDNN_DEFAULT_MATH and each algorithm runs with the math type cuDNN reported for it (cuDNN
- * needs algorithm and math type together); strict fp32 uses CUDNN_FMA_MATH throughout and
+ * workspace limit (and, with opts.deterministic, that cuDNN reports deterministic) wins; when
+ * no deterministic one fits, the fastest other one, with a warning once per context. The math
+ * type follows opts.tf32: with TF32 the descriptor starts at CUDNN_DEFAULT_MATH and each
+ * algorithm runs with the math type cuDNN reported for it (cuDNN needs algorithm and math type
+ * together); strict fp32 uses CUDNN_FMA_MATH throughout and
  * refuses tensor-op results. The one workspace is owned by the context and grows as needed.
  * beta = 0 everywhere: outputs are overwritten without being read.
  *
@@ -157,14 +160,26 @@ static const wn_gpu_algo *conv_algo(wn_gpu_ctx *c, int kind, const wn_conv_desc 
     WN_CUDNN_CHECK(cudnnSetConvolutionMathType(c->conv, base));
     conv_perf perf[MAX_PERF];
     int got = rank_algos(c, kind, a, b, out, perf), pick = -1;
-    for (int i = 0; i < got && pick < 0; i++) {
-        int tensor_op = perf[i].math == CUDNN_TENSOR_OP_MATH ||
-                        perf[i].math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= c->ws_limit &&
-            (tensor_ok || !tensor_op) &&
-            (!c->opts.deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
-            pick = i;
-    }
+    /* pass 0: deterministic ones only (when asked); pass 1: when cuDNN has none for this shape
+     * and data type, the fastest of the others, said once per context */
+    for (int pass = c->opts.deterministic ? 0 : 1; pass < 2 && pick < 0; pass++)
+        for (int i = 0; i < got && pick < 0; i++) {
+            int tensor_op = perf[i].math == CUDNN_TENSOR_OP_MATH ||
+                            perf[i].math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= c->ws_limit &&
+                (tensor_ok || !tensor_op) &&
+                (pass == 1 || perf[i].determinism == CUDNN_DETERMINISTIC)) {
+                pick = i;
+                if (pass == 1 && c->opts.deterministic && !c->warned_nondet) {
+                    c->warned_nondet = 1;
+                    fprintf(stderr, "weldnet cuda: cuDNN has no deterministic %s algorithm for "
+                            "the convolution %dx%dx%dx%d k%dx%d (%s); using a non-deterministic "
+                            "one there (and wherever else this happens), so reruns may differ "
+                            "in the last bits\n", KIND_NAME[kind], d->n, d->c, d->h, d->w, d->kh,
+                            d->kw, c->opts.bf16 ? "bf16" : "fp32");
+                }
+            }
+        }
     if (pick < 0)
         WN_GPU_FAIL("cuDNN offers no usable %s algorithm for the convolution %dx%dx%dx%d * "
                     "%dx%dx%dx%d (stride %dx%d, pad %dx%d) within %zu bytes of workspace (%d ranked; "

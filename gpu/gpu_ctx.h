@@ -90,6 +90,7 @@ typedef struct wn_gpu_ctx {
     /* convolution algorithm cache */
     wn_gpu_algo *algos;           /* (n_algos) */
     int n_algos, cap_algos;
+    int warned_nondet;            /* said once: a shape had no deterministic algorithm */
     /* growable device buffers */
     wn_gpu_buf ws;                /* cuDNN workspace */
     wn_gpu_buf scratch;           /* per-op scratch: reduction partials, argmax, row losses */

@@ -181,6 +181,9 @@ int wn_backend_create(int device, int threads, int quiet, wn_backend *out, wn_er
 int wn_backend_create_math(int device, int threads, int quiet, int math, wn_backend *out,
                            wn_err *e);
 void wn_backend_free(wn_backend *b);
+/* One line naming the backend for people: "cpu", or "cuda: NAME (sm_XY), MATH" with MATH
+ * "TF32 convolutions", "strict fp32" or "bf16 mixed precision". */
+void wn_backend_describe(const wn_backend *b, char *out, size_t n);
 
 /* The CPU backend directly (tests use it as the reference). */
 int wn_cpu_backend_create(int threads, wn_backend *out, wn_err *e);

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "wn_backend.h"
+#ifdef WN_HAVE_CUDA
+#include "wn_cuda.h"
+#endif
 
 #ifdef WN_HAVE_CUDA
 /* gpu/: returns WN_ERUNTIME with a message when no usable GPU is present. */
@@ -39,6 +42,17 @@ int wn_backend_create_math(int device, int threads, int quiet, int math, wn_back
     (void)math;
 #endif
     return wn_cpu_backend_create(threads, out, e);
+}
+
+void wn_backend_describe(const wn_backend *b, char *out, size_t n) {
+    snprintf(out, n, "%s", b && b->ops ? b->ops->name : "none");
+#ifdef WN_HAVE_CUDA
+    wn_cuda_stats s;
+    wn_err e = {0};
+    if (b && b->ops && !strcmp(b->ops->name, "cuda") && wn_cuda_stats_get(b, &s, &e) == WN_OK)
+        snprintf(out, n, "cuda: %s (sm_%d%d), %s", s.device_name, s.cc_major, s.cc_minor,
+                 s.bf16 ? "bf16 mixed precision" : s.tf32 ? "TF32 convolutions" : "strict fp32");
+#endif
 }
 
 void wn_backend_free(wn_backend *b) {

@@ -9,7 +9,8 @@
  * lies within that tolerance of a threshold; the thresholds are chosen from the CPU's scores so
  * that both decisions occur. Also: a GPU batch larger than the number of photos, the report of
  * batch 1 against that of batch 7 on the GPU (the same tolerance: cuDNN may choose another
- * algorithm per batch size), and that wn_backend_create_math sets the context's TF32 and bf16 switches.
+ * algorithm per batch size), and that wn_backend_create_math sets the context's TF32 and bf16
+ * switches (and wn_backend_describe names them).
  * Exits 77 (skipped) without a GPU. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,13 @@ int main(void) {
         CHECK(wn_cuda_stats_get(&gpu, &st, &e) == WN_OK);
         CHECK_MSG(st.tf32 == (math != WN_MATH_STRICT), "math %d: the context's tf32 is %d", math, st.tf32);
         CHECK_MSG(st.bf16 == (math == WN_MATH_BF16), "math %d: the context's bf16 is %d", math, st.bf16);
+        char what[320];
+        const char *want = math == WN_MATH_BF16   ? "bf16 mixed precision"
+                           : math == WN_MATH_FAST ? "TF32 convolutions"
+                                                  : "strict fp32";
+        wn_backend_describe(&gpu, what, sizeof what);
+        CHECK_MSG(!strncmp(what, "cuda: ", 6) && strstr(what, want), "math %d: described as '%s'",
+                  math, what);
         wn_backend_free(&gpu);
     }
     snprintf(g_tmp, sizeof g_tmp, "%s", wn_test_tmpdir("test_gpu_classify"));

@@ -118,6 +118,11 @@ static int create_backend(wn_run *r, wn_err *e) {
     if (bf16 && !strcmp(r->be.ops->name, "cpu"))
         fprintf(stderr, "weldnet: precision bf16 applies to the GPU only; training in fp32 on the "
                 "CPU\n");
+    if (!o->quiet) {
+        char what[320];
+        wn_backend_describe(&r->be, what, sizeof what);
+        fprintf(stderr, "device: %s\n", what);
+    }
     return WN_OK;
 }
 
