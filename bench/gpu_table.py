@@ -69,14 +69,16 @@ for work in ("train", "infer"):
         he.get(f"{work}/resnet18/224/b256/fp32/heuristic"), pt.get(f"{work}/resnet18/224/b256/fp32"))
 row("train resnet18 bf16 vs torch.compile", wn.get("train/resnet18/224/b256/bf16"),
     pt.get("train/resnet18/224/b256/bf16/compiled"), ">= 1.00")
-for work in ("train", "infer"):
-    for net in ("resnet18", "alexnet"):
-        key = f"{work}/{net}/224/b256/fp32"
-        row(f"memory {work} {net} fp32: backend peak / torch max allocated",
-            wn.get(key + "/backend_peak_MiB"), mem.get(key + "/torch_max_allocated_MiB"),
-            "<= 1.00", "MiB")
-        row(f"memory {work} {net} fp32: device used / torch device used",
-            wn.get(key + "/device_used_MiB"), mem.get(key + "/device_used_MiB"), "<= 1.00", "MiB")
+for prec in ("fp32", "bf16"):
+    for work in ("train", "infer"):
+        for net in ("resnet18", "alexnet"):
+            key = f"{work}/{net}/224/b256/{prec}"
+            row(f"memory {work} {net} {prec}: backend peak / torch max allocated",
+                wn.get(key + "/backend_peak_MiB"), mem.get(key + "/torch_max_allocated_MiB"),
+                "<= 1.00", "MiB")
+            row(f"memory {work} {net} {prec}: device used / torch device used",
+                wn.get(key + "/device_used_MiB"), mem.get(key + "/device_used_MiB"), "<= 1.00",
+                "MiB")
 # bench_gpu --nchw prints "train/resnet18/224/b256/bf16/nchw   1234.5 images/s" into the log
 nchw = {}
 try:
