@@ -26,7 +26,7 @@ __global__ void k_from_bf16(size_t n, size_t hw, int C, const uint16_t *x, const
 
 enum { TILE = 32, ROWS = WN_GPU_BLOCK / TILE }; /* a block of 256 threads: 32 x 8 */
 
-/* y (N, HW, C) = bf16 of x (N, C, HW); grid (HW tiles, C tiles, min(N, 65535)) */
+/* y (N, HW, C) = bf16 of x (N, C, HW); grid (HW tiles, C tiles, photos: see tiles()) */
 __global__ void k_to_bf16_nhwc(int N, int C, int HW, const float *x, uint16_t *y) {
     __shared__ float tile[TILE][TILE + 1];
     const int tx = threadIdx.x % TILE, ty = threadIdx.x / TILE;
@@ -45,7 +45,7 @@ __global__ void k_to_bf16_nhwc(int N, int C, int HW, const float *x, uint16_t *y
     }
 }
 
-/* y (N, C, HW) = float(x (N, HW, C)) + (b ? b[c] : 0); grid (HW tiles, C tiles, min(N, 65535)) */
+/* y (N, C, HW) = float(x (N, HW, C)) + (b ? b[c] : 0); grid as k_to_bf16_nhwc */
 __global__ void k_from_bf16_nhwc(int N, int C, int HW, const uint16_t *x, const float *b,
                                  float *y) {
     __shared__ float tile[TILE][TILE + 1];
@@ -68,9 +68,14 @@ __global__ void k_from_bf16_nhwc(int N, int C, int HW, const uint16_t *x, const 
     }
 }
 
-static dim3 tiles(int N, int C, int HW) {
-    return dim3((unsigned)((HW + TILE - 1) / TILE), (unsigned)((C + TILE - 1) / TILE),
-                (unsigned)(N < 65535 ? N : 65535));
+/* Tiles of one photo in x and y; photos in z, as many as give about 16 blocks per SM (like
+ * wn_gpu_grid's cap), at most 65535; each block loops over the photos z apart. */
+static dim3 tiles(const wn_gpu_ctx *c, int N, int C, int HW) {
+    const size_t tx = (size_t)(HW + TILE - 1) / TILE, ty = (size_t)(C + TILE - 1) / TILE;
+    size_t z = ((size_t)c->sm_count * 16 + tx * ty - 1) / (tx * ty);
+    if (z > (size_t)N) z = (size_t)N;
+    if (z > 65535) z = 65535;
+    return dim3((unsigned)tx, (unsigned)ty, (unsigned)(z ? z : 1));
 }
 
 extern "C" void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const float *x,
@@ -78,7 +83,7 @@ extern "C" void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, 
     if (n <= 0 || channels <= 0 || hw <= 0) return;
     if ((channels + TILE - 1) / TILE > 65535)
         WN_GPU_FAIL("bf16 NHWC conversion of %d channels: more than the grid allows", channels);
-    k_to_bf16_nhwc<<<tiles(n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, y);
+    k_to_bf16_nhwc<<<tiles(c, n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, y);
     WN_LAUNCH_CHECK("fp32-to-bf16 NHWC kernel");
 }
 
@@ -87,7 +92,7 @@ extern "C" void wn_gpu_from_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw
     if (n <= 0 || channels <= 0 || hw <= 0) return;
     if ((channels + TILE - 1) / TILE > 65535)
         WN_GPU_FAIL("bf16 NHWC conversion of %d channels: more than the grid allows", channels);
-    k_from_bf16_nhwc<<<tiles(n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, b,
+    k_from_bf16_nhwc<<<tiles(c, n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, b,
                                                                              y);
     WN_LAUNCH_CHECK("bf16-to-fp32 NHWC kernel");
 }
