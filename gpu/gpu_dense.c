@@ -16,8 +16,18 @@
 
 #include "gpu_ctx.h"
 
-/* C (m,n) = op(A) op(B), column-major, fp32 C; a, b fp32 (opts.bf16: rounded to bf16 into
- * buffers 0 and 1 of ka and kb values first). */
+/* C (m,n) = op(A) op(B), column-major, fp32 C, from bf16 A and B (fp32 accumulation). */
+static void gemm_bf16(wn_gpu_ctx *c, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                      int k, const uint16_t *a, int lda, const uint16_t *b, int ldb, float *out,
+                      int ldc) {
+    const float one = 1, zero = 0;
+    WN_CUBLAS_CHECK(cublasGemmEx(c->cublas, ta, tb, m, n, k, &one, a, CUDA_R_16BF, lda, b,
+                                 CUDA_R_16BF, ldb, &zero, out, CUDA_R_32F, ldc,
+                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+/* The same from fp32 A and B: SGEMM, or with opts.bf16 their bf16 copies (A into buffer 0 (ka
+ * values), B into buffer 1 (kb values)). */
 static void gemm(wn_gpu_ctx *c, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                  const float *a, int lda, size_t ka, const float *b, int ldb, size_t kb, float *out,
                  int ldc) {
@@ -27,10 +37,8 @@ static void gemm(wn_gpu_ctx *c, cublasOperation_t ta, cublasOperation_t tb, int 
                                     ldc));
         return;
     }
-    const uint16_t *ah = wn_gpu_bf16_of(c, 0, ka, a), *bh = wn_gpu_bf16_of(c, 1, kb, b);
-    WN_CUBLAS_CHECK(cublasGemmEx(c->cublas, ta, tb, m, n, k, &one, ah, CUDA_R_16BF, lda, bh,
-                                 CUDA_R_16BF, ldb, &zero, out, CUDA_R_32F, ldc,
-                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    gemm_bf16(c, ta, tb, m, n, k, wn_gpu_bf16_of(c, 0, ka, a), lda, wn_gpu_bf16_of(c, 1, kb, b),
+              ldb, out, ldc);
 }
 
 /* x (N,IN), w (OUT,IN), b (OUT) or NULL, y (N,OUT) */
@@ -55,8 +63,16 @@ void wn_gpu_dense_backward(void *ctx, int n, int in, int out, const float *x, co
     assert(n > 0 && in > 0 && out > 0);
     const float one = 1, zero = 0;
     const size_t nx = (size_t)n * in, nw = (size_t)out * in, ny = (size_t)n * out;
-    if (dx) gemm(c, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, w, in, nw, dy, out, ny, dx, in);
-    if (dw) gemm(c, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, x, in, nx, dy, out, ny, dw, in);
+    if (c->opts.bf16 && dx && dw) { /* dy rounded once for both products (buffer 2) */
+        const uint16_t *dyh = wn_gpu_bf16_of(c, 2, ny, dy);
+        gemm_bf16(c, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, wn_gpu_bf16_of(c, 0, nw, w), in, dyh,
+                  out, dx, in);
+        gemm_bf16(c, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, wn_gpu_bf16_of(c, 0, nx, x), in, dyh,
+                  out, dw, in);
+    } else {
+        if (dx) gemm(c, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, w, in, nw, dy, out, ny, dx, in);
+        if (dw) gemm(c, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, x, in, nx, dy, out, ny, dw, in);
+    }
     if (db) {
         const float *ones = wn_gpu_ones(c, (size_t)n); // (N)
         WN_CUBLAS_CHECK(cublasSgemv(c->cublas, CUBLAS_OP_N, out, n, &one, dy, out, ones, 1, &zero,
