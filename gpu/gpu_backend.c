@@ -48,6 +48,7 @@ static const wn_backend_ops gpu_ops = {
     .fill = wn_gpu_fill,
     .axpy = wn_gpu_axpy,
     .add = wn_gpu_add,
+    .sumsq = wn_gpu_sumsq,
     .lookup_u8 = wn_gpu_lookup_u8,
     .sync = wn_gpu_sync,
     .conv_forward = wn_gpu_conv_forward,

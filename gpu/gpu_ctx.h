@@ -138,6 +138,7 @@ unsigned wn_gpu_grid(const wn_gpu_ctx *c, size_t n);
 /* ---- gpu_elem.cu */
 void wn_gpu_fill(void *ctx, float *x, size_t n, float v);
 void wn_gpu_axpy(void *ctx, size_t n, float a, const float *x, float *y);
+double wn_gpu_sumsq(void *ctx, size_t n, const float *x);
 void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
 void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
                       float *y);

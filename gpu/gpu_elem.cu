@@ -1,5 +1,7 @@
-/* gpu_elem.cu - fill, axpy, add and the byte-to-float table lookup on the GPU: grid-stride
- * elementwise kernels. The arithmetic is
+/* gpu_elem.cu - fill, axpy, add, the sum of squares and the byte-to-float table lookup on the
+ * GPU: grid-stride elementwise kernels, and for the sum of squares a fixed-shape two-pass
+ * reduction in double (partials of SUMSQ_BLOCKS blocks, then one block), so its order of
+ * additions depends on n only. The arithmetic is
  * written with round-to-nearest intrinsics (no fused multiply-add) so that every value is the
  * one the CPU backend computes (the CPU build does not contract either). */
 #include "gpu_ctx.h"
@@ -21,6 +23,38 @@ __global__ void k_add(size_t n, const float *a, const float *b, float *y) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
         y[i] = __fadd_rn(a[i], b[i]);
+}
+
+enum { SUMSQ_BLOCKS = 256 };
+
+/* Sums a block's values v (one per thread) in a fixed tree order; thread 0 gets the total. */
+__device__ static double block_total(double v) {
+    __shared__ double part[WN_GPU_BLOCK];
+    part[threadIdx.x] = v;
+    __syncthreads();
+    for (int w = WN_GPU_BLOCK / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+        __syncthreads();
+    }
+    return part[0];
+}
+
+/* part[block] = sum of x[i]^2 over the block's grid-stride share of x (n) */
+__global__ void k_sumsq_part(size_t n, const float *x, double *part) {
+    double s = 0;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        s += (double)x[i] * (double)x[i];
+    s = block_total(s);
+    if (threadIdx.x == 0) part[blockIdx.x] = s;
+}
+
+/* *out = sum of part (m), one block */
+__global__ void k_sumsq_total(int m, const double *part, double *out) {
+    double s = 0;
+    for (int i = threadIdx.x; i < m; i += blockDim.x) s += part[i];
+    s = block_total(s);
+    if (threadIdx.x == 0) *out = s;
 }
 
 /* y[i] = table[(i / hw % C) * 256 + x[i]]; x, y (n) = (N, C, hw), table (C, 256) */
@@ -50,6 +84,23 @@ extern "C" void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, 
     if (!n) return;
     k_add<<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, a, b, y);
     WN_LAUNCH_CHECK("add kernel");
+}
+
+extern "C" double wn_gpu_sumsq(void *ctx, size_t n, const float *x) {
+    wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
+    if (!n) return 0;
+    size_t want = (n + WN_GPU_BLOCK - 1) / WN_GPU_BLOCK;
+    int blocks = want < SUMSQ_BLOCKS ? (int)want : SUMSQ_BLOCKS;
+    double *part = (double *)wn_gpu_buf_reserve(c, &c->scratch, (size_t)blocks * sizeof(double),
+                                                "sum of squares scratch"); // (blocks)
+    k_sumsq_part<<<blocks, WN_GPU_BLOCK, 0, c->stream>>>(n, x, part);
+    WN_LAUNCH_CHECK("sum of squares kernel");
+    k_sumsq_total<<<1, WN_GPU_BLOCK, 0, c->stream>>>(blocks, part, c->dev_loss);
+    WN_LAUNCH_CHECK("sum of squares total kernel");
+    WN_CUDA_CHECK(cudaMemcpyAsync(c->host_loss, c->dev_loss, sizeof(double),
+                                  cudaMemcpyDeviceToHost, c->stream));
+    wn_gpu_sync_checked(c, "sumsq");
+    return *c->host_loss;
 }
 
 extern "C" void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x,

@@ -51,6 +51,9 @@ typedef struct wn_backend_ops {
     void (*fill)(void *ctx, float *x, size_t n, float v);
     void (*axpy)(void *ctx, size_t n, float a, const float *x, float *y); /* y += a*x */
     void (*add)(void *ctx, size_t n, const float *a, const float *b, float *y); /* y = a+b */
+    /* sum of x_i^2 over x (n), accumulated in double in an order that depends on n only (the same
+     * value every run); waits for queued work on the GPU */
+    double (*sumsq)(void *ctx, size_t n, const float *x);
     void (*sync)(void *ctx); /* wait for queued work, copies included (no-op on the CPU) */
     /* y (N, C, HW) = table[c * 256 + x] for each byte x (N, C, HW) of channel c; table (C, 256).
      * Turns 8-bit photos into normalised floats on the backend (classify uploads bytes, a

@@ -12,14 +12,15 @@ common=(--config "$NET" --data "$SAMPLE/train" --val "$SAMPLE/test" --batch 32 -
 # ---- --help lists the new options with their defaults
 help=$("$WN" train --help)
 for o in "--loss NAME" "--prior P" "--tau X" "--focal-gamma X" "--sampler NAME" "--target-ratio X" \
-         "--overfit-check N" "--init FILE" "--freeze LAYER" "--plots 0|1"; do
+         "--overfit-check N" "--init FILE" "--freeze LAYER" "--plots 0|1" "--sam RHO"; do
   check "grep -qF -- '$o' <<<\"\$help\"" "--help lists $o"
 done
 check "grep -qF 'ce|bayesian|weighted|logit-adjusted|focal [ce]' <<<\"\$help\"" "--help shows the loss default"
 
 # ---- each loss x sampler pair: 2 epochs + resume to 4 == 4 straight; the same seed repeats
 pairs=("bayesian stratified" "focal balanced" "weighted undersample --ema 0.99" "logit-adjusted oversample"
-       "ce stratified --cutout 6 --mixup 0.4 --rotate 12 --zoom 0.1" "bayesian shuffle --prior train")
+       "ce stratified --cutout 6 --mixup 0.4 --rotate 12 --zoom 0.1" "bayesian shuffle --prior train"
+       "logit-adjusted oversample --sam 0.05")
 i=0
 for p in "${pairs[@]}"; do
   read -r loss sampler more <<<"$p"
@@ -41,6 +42,10 @@ for p in "${pairs[@]}"; do
 done
 # the samplers differ from each other (the stratified run is not the shuffled one)
 check "! diff <(cut -d, -f3 $TMP/s4.log.csv) <(cut -d, -f3 $TMP/r5.log.csv) >/dev/null" "different samplers give different runs"
+# --sam steps with the second gradient: the run differs from the same settings without it
+check "! diff <(cut -d, -f3 $TMP/s3.log.csv) <(cut -d, -f3 $TMP/s6.log.csv) >/dev/null" "--sam changes the run"
+out=$("$WN" train "${common[@]}" --epochs 1 --sam 0.05 --out "$TMP/sam.wnet" 2>&1)
+check "grep -qF 'sharpness-aware minimisation: radius 0.05' <<<\"\$out\"" "--sam says it is on"
 
 # ---- the report, the per-epoch figures, the log columns, the plots (from the first run)
 out=$("$WN" train "${common[@]}" --epochs 2 --loss bayesian --out "$TMP/rep.wnet" 2>&1)
@@ -124,6 +129,7 @@ expect 2 "--prior: \[train\] prior = 'test'" -- "$WN" train "${common[@]}" --pri
 expect 2 "--tau: \[train\] tau = '-1': expected a number from 0 to 10" -- "$WN" train "${common[@]}" --tau -1 --out "$TMP/x.wnet"
 expect 2 "--focal-gamma: \[train\] focal_gamma = 'abc'" -- "$WN" train "${common[@]}" --focal-gamma abc --out "$TMP/x.wnet"
 expect 2 "--target-ratio: \[train\] target_ratio = '0.5': expected a number from 1" -- "$WN" train "${common[@]}" --target-ratio 0.5 --out "$TMP/x.wnet"
+expect 2 "--sam: \[train\] sam = '-0.1': expected a number from 0 to 100" -- "$WN" train "${common[@]}" --sam -0.1 --out "$TMP/x.wnet"
 expect 2 "--plots: \[train\] plots = '2'" -- "$WN" train "${common[@]}" --plots 2 --out "$TMP/x.wnet"
 expect 2 "--freeze: \[train\] freeze = 'a b'" -- "$WN" train "${common[@]}" --freeze 'a b' --out "$TMP/x.wnet"
 expect 2 "--freeze: freeze = 'conv9' is not a layer of the network \(layers: conv1, relu1, pool1, fc\)" -- "$WN" train "${common[@]}" --freeze conv9 --out "$TMP/x.wnet"

@@ -6,7 +6,7 @@
  * with their (n, c, h, w) indices, so one run on a GPU machine tells everything.
  *
  * Covered: memory (zero-filled alloc, alloc(0), exhaustion gives NULL, round trips at odd
- * offsets, copy, fill, axpy, add, lookup_u8, sync, a failing upload returns a status), feeding (pinned
+ * offsets, copy, fill, axpy, add, sumsq, lookup_u8, sync, a failing upload returns a status), feeding (pinned
  * host_alloc, upload_async ordered after earlier ops and before ops after upload_fence, in-order
  * copies, host buffers reusable after the fence, sync implies a fence), convolution forward
  * and backward (odd sizes, strides, padding, 1x1, 7x7, 11x11, batch 1, with and without bias, NULL
@@ -289,6 +289,16 @@ static void test_memory(void) {
     o->add(GPU.ctx, n - 1, y.g, a.g, y.g);
     CPU.ops->add(CPU.ctx, n - 1, y.c, a.c, y.c);
     compare("add", "in place, n-1", &y, NULL, TOL_EXACT);
+    /* sumsq: one value per size, against the CPU's (both in double; orders differ) and repeatable */
+    size_t sq[] = {0, 1, 255, 257, 70000, n - 1};
+    for (int k = 0; k < 6; k++) {
+        double g = o->sumsq(GPU.ctx, sq[k], a.g + 1), c = CPU.ops->sumsq(CPU.ctx, sq[k], a.c + 1);
+        double g2 = o->sumsq(GPU.ctx, sq[k], a.g + 1);
+        CHECK_MSG(fabs(g - c) <= 1e-12 * c + (sq[k] ? 0 : 1e-300),
+                  "sumsq of %zu values: GPU %.17g, CPU %.17g", sq[k], g, c);
+        CHECK_MSG(g == g2, "sumsq of %zu values repeats: %.17g then %.17g", sq[k], g, g2);
+        CHECK_MSG(sq[k] || g == 0, "sumsq of nothing is 0 (got %g)", g);
+    }
     o->sync(GPU.ctx);
     free(h);
     FREE_BUFS(&a, &bb, &y);

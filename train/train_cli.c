@@ -37,6 +37,8 @@ static void usage(FILE *f) {
         "                        weight Beta(ALPHA, ALPHA), e.g. 0.2 [0 = off]\n"
         "      --ema DECAY       validate and save a moving average of the weights, e.g.\n"
         "                        0.999 (see docs/TRAINING.md) [0 = off]\n"
+        "      --sam RHO         sharpness-aware minimisation: each batch's gradient is taken\n"
+        "                        again RHO away along it, e.g. 0.05; twice the compute [0 = off]\n"
         "      --select METRIC   balanced_accuracy|accuracy|loss|last [balanced_accuracy]\n"
         "      --patience N      early stop after N epochs without improvement [0 = off]\n"
         "imbalanced data (see docs/TRAINING.md):\n"
@@ -76,7 +78,7 @@ static const struct {
 } MAPPED[] = {{"epochs", "epochs"},     {"batch", "batch"},       {"optimizer", "optimizer"},
               {"lr", "lr"},             {"momentum", "momentum"}, {"nesterov", "nesterov"},
               {"weight-decay", "weight_decay"}, {"schedule", "schedule"}, {"warmup", "warmup"},
-              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"rotate", "rotate"}, {"zoom", "zoom"}, {"ema", "ema"}, {"mixup", "mixup"},
+              {"seed", "seed"},         {"val-split", "val_split"}, {"crop", "crop"}, {"cutout", "cutout"}, {"rotate", "rotate"}, {"zoom", "zoom"}, {"ema", "ema"}, {"mixup", "mixup"}, {"sam", "sam"},
               {"flip", "flip"},         {"select", "select"},     {"patience", "patience"},
               {"threads", "threads"},   {"loss", "loss"},         {"prior", "prior"},
               {"tau", "tau"},           {"focal-gamma", "focal_gamma"}, {"sampler", "sampler"},

@@ -41,6 +41,8 @@ static const key_def KEYS[] = {
     {"ema", T_DOUBLE, OFF(ema), 0, 0.999999, NULL,
      "validate and save an exponential moving average of the weights with this decay (0 = off)"},
     {"mixup", T_DOUBLE, OFF(mixup), 0, 100, NULL, "mixup: Beta(alpha, alpha) blending of photo pairs (0 = off)"},
+    {"sam", T_DOUBLE, OFF(sam), 0, 100, NULL,
+     "sharpness-aware minimisation: radius of the ascent step (0 = off; two passes per batch)"},
     {"rotate", T_DOUBLE, OFF(rotate), 0, 180, NULL, "random rotation in [-DEG, DEG] degrees (0 = off)"},
     {"zoom", T_DOUBLE, OFF(zoom), 0, 0.9, NULL, "random zoom by a factor in [1-F, 1+F] (0 = off)"},
     {"cutout", T_INT, OFF(cutout), 0, 4096, NULL, "Cutout: side of the square set to the mean (0 = off)"},

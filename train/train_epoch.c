@@ -3,7 +3,8 @@
  * (train_prefetch.c) into page-locked buffers; batch b+1 is uploaded (upload_async) into the
  * other of two device buffers while batch b computes: forward, loss on the backend, the
  * predictions downloaded before the backward pass is queued (so the host never waits for it),
- * backward, optimizer step with the scheduled learning rate. Same numbers as the sequential loop:
+ * backward (with sam, a second forward and backward at the ascended weights, train_sam.c),
+ * optimizer step with the scheduled learning rate. Same numbers as the sequential loop:
  * the producer draws the augmentation in batch order and hands the generator back. With mixup,
  * each batch is blended on the host (train_mixup.c) before its upload, its partner labels
  * uploaded beside it. */
@@ -75,6 +76,26 @@ static void mix_close(mix_state *ms, wn_backend *be) {
     memset(ms, 0, sizeof *ms);
 }
 
+/* Forward pass of batch b (m photos in x (m, C, H, W), labels y on the backend and yh on the
+ * host) in training mode, and its loss: probabilities into pd (m, K), logit gradients into gd
+ * (m, K), the batch's mean loss into *l. A loss that is not finite stops the run. */
+static int batch_gradient(wn_run *r, const mix_state *mix, int epoch, int b, int m, const float *x,
+                          const int32_t *y, const int32_t *yh, uint64_t seed, float *pd, float *gd,
+                          double *l, wn_err *e) {
+    const float *logits = wn_net_forward(&r->net, m, x, 1, seed); // (m, K)
+    int rc;
+    if (mix->on)
+        rc = wn_loss_batch_mix(&r->loss, m, yh, mix->y2h[b & 1], mix->lam[b & 1], logits, y,
+                               mix->y2d[b & 1], pd, gd, mix->g2, l, e);
+    else
+        rc = wn_loss_batch(&r->loss, m, yh, logits, y, pd, gd, l, e);
+    if (!rc && !isfinite(*l))
+        rc = wn_err_set(e, WN_ERUNTIME,
+                        "epoch %d batch %d: the loss is %g; training diverged (try a smaller --lr%s)",
+                        epoch + 1, b + 1, *l, r->sam.w ? " or --sam" : "");
+    return rc;
+}
+
 int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int augment,
                  const char *label, wn_epoch_stats *st, wn_err *e) {
     wn_backend *be = &r->be;
@@ -135,24 +156,20 @@ int wn_run_epoch(wn_run *r, wn_sampler *smp, const int *pool, int epoch, int aug
         }
         used = b + 1;
         uint64_t seed = r->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)r->opt.step;
-        const float *logits = wn_net_forward(&r->net, m, x, 1, seed); // (m, K)
         double l = 0;
-        if (mix.on)
-            rc = wn_loss_batch_mix(&r->loss, m, yh, mix.y2h[b & 1], mix.lam[b & 1], logits, y,
-                                   mix.y2d[b & 1], pd, gd, mix.g2, &l, e);
-        else
-            rc = wn_loss_batch(&r->loss, m, yh, logits, y, pd, gd, &l, e);
-        if (rc) break;
-        if (!isfinite(l)) {
-            rc = wn_err_set(e, WN_ERUNTIME,
-                            "epoch %d batch %d: the loss is %g; training diverged (try a smaller --lr)",
-                            epoch + 1, b + 1, l);
-            break;
-        }
+        if ((rc = batch_gradient(r, &mix, epoch, b, m, x, y, yh, seed, pd, gd, &l, e))) break;
         /* the loss op has waited for the forward pass: the predictions are ready, and reading
          * them now does not wait for the backward pass queued next */
         if ((rc = ops->download(be->ctx, ph, pd, (size_t)m * k * sizeof(float), e))) break;
         wn_net_backward(&r->net, m, x, gd);
+        if (wn_sam_ascend(&r->sam)) {
+            /* the batch again, at the weights RHO along its gradient: the step uses this one */
+            double l2 = 0;
+            rc = batch_gradient(r, &mix, epoch, b, m, x, y, yh, seed, pd, gd, &l2, e);
+            if (!rc) wn_net_backward(&r->net, m, x, gd);
+            wn_sam_restore(&r->sam);
+            if (rc) break;
+        }
         wn_optim_step(&r->opt, wn_train_lr(&r->cfg, epoch + (double)b / batches));
         wn_ema_update(&r->ema, r->opt.step);
         for (int i = 0; i < m; i++) {

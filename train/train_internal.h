@@ -23,6 +23,7 @@ typedef struct wn_run {
     wn_net net;
     wn_optim opt;
     wn_ema ema;
+    wn_sam sam;
     wn_loss loss;
     wn_sampler sampler;
     wn_rng rng;

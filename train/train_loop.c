@@ -147,6 +147,10 @@ static int setup(wn_run *r, wn_err *e) {
                                 r->cfg.batch, r->cfg.target_ratio, r->cfg.seed, e)))
         return rc;
     if ((rc = wn_ema_create(&r->ema, r->cfg.ema, &r->net, e))) return rc;
+    if ((rc = wn_sam_create(&r->sam, r->cfg.sam, &r->net, e))) return rc;
+    if (r->sam.w)
+        fprintf(stderr, "sharpness-aware minimisation: radius %g (two forward and backward passes "
+                "per batch)\n", r->cfg.sam);
     if (r->ema.w)
         fprintf(stderr, "weight average: decay %g (min with (1+step)/(10+step)); validation and the "
                 "saved model use it\n", r->cfg.ema);
@@ -308,6 +312,7 @@ int wn_train_run(const wn_train_opts *o, wn_err *e) {
     wn_sampler_free(&r->sampler);
     wn_loss_free(&r->loss);
     wn_ema_free(&r->ema);
+    wn_sam_free(&r->sam);
     wn_optim_free(&r->opt);
     if (r->net.be) wn_net_free(&r->net);
     wn_cache_free(&r->ctrain);

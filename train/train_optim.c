@@ -1,5 +1,5 @@
 /* train_optim.c - the optimizer: moment buffers on the backend and one update per step over
- * every parameter block of the non-frozen layers. */
+ * every parameter block of the non-frozen layers (the runs of wn_net_trainable_runs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +31,8 @@ static void update(wn_optim *o, size_t off, size_t count, float lr) {
                              c->optimizer == WN_OPT_ADAMW, (int)o->step);
 }
 
-void wn_optim_step(wn_optim *o, double lr) {
-    o->step++;
-    wn_net *net = o->net;
-    /* contiguous runs of non-frozen parameters are updated in one call */
+void wn_net_trainable_runs(const wn_net *net, wn_span_fn fn, void *u) {
+    /* contiguous runs of non-frozen parameters are passed in one call */
     size_t run_start = 0, run_end = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const wn_layer *l = &net->layers[i];
@@ -45,13 +43,29 @@ void wn_optim_step(wn_optim *o, double lr) {
             if (blocks[b][0] == run_end) {
                 run_end += blocks[b][1];
             } else {
-                if (run_end > run_start) update(o, run_start, run_end - run_start, (float)lr);
+                if (run_end > run_start) fn(u, run_start, run_end - run_start);
                 run_start = blocks[b][0];
                 run_end = run_start + blocks[b][1];
             }
         }
     }
-    if (run_end > run_start) update(o, run_start, run_end - run_start, (float)lr);
+    if (run_end > run_start) fn(u, run_start, run_end - run_start);
+}
+
+typedef struct step_args {
+    wn_optim *o;
+    float lr;
+} step_args;
+
+static void update_span(void *u, size_t off, size_t count) {
+    step_args *a = u;
+    update(a->o, off, count, a->lr);
+}
+
+void wn_optim_step(wn_optim *o, double lr) {
+    o->step++;
+    step_args a = {o, (float)lr};
+    wn_net_trainable_runs(o->net, update_span, &a);
 }
 
 void wn_optim_free(wn_optim *o) {

@@ -39,6 +39,7 @@ typedef struct wn_train_cfg {
     double rotate, zoom;         /* augmentation: rotation range (degrees), zoom range (fraction) */
     double ema;                  /* weight average decay (0 = off), train_ema.c */
     double mixup;                /* mixup Beta(alpha, alpha) parameter (0 = off), train_mixup.c */
+    double sam;                  /* sharpness-aware minimisation radius (0 = off), train_sam.c */
     int threads;                 /* CPU threads, 0 = all cores */
     int precision;               /* WN_PREC_*: GPU arithmetic of convolutions and dense layers */
     int select;                  /* metric that picks the best checkpoint: WN_SELECT_* */
@@ -80,6 +81,10 @@ typedef struct wn_optim {
 } wn_optim;
 
 int wn_optim_create(wn_optim *o, const wn_train_cfg *cfg, wn_net *net, wn_err *e);
+/* Calls fn(u, off, count) for each maximal contiguous run [off, off+count) of net->params
+ * that belongs to non-frozen layers, in order. */
+typedef void (*wn_span_fn)(void *u, size_t off, size_t count);
+void wn_net_trainable_runs(const wn_net *net, wn_span_fn fn, void *u);
 /* One update of every non-frozen parameter with learning rate lr. */
 void wn_optim_step(wn_optim *o, double lr);
 void wn_optim_free(wn_optim *o);
@@ -105,6 +110,27 @@ void wn_ema_update(wn_ema *a, long step);
 /* Exchanges the net's values and the averages (twice restores both). */
 void wn_ema_swap(wn_ema *a);
 void wn_ema_free(wn_ema *a);
+
+/* Sharpness-aware minimisation (train_sam.c, sam = RHO; Foret et al. 2021): after a batch's
+ * gradient g, the trainable weights move to w + RHO * g / ||g|| (the 2-norm over all of them),
+ * the batch's gradient is computed again there, and the weights return to w before the
+ * optimizer steps with that second gradient. The batchnorm running statistics are put back
+ * after the second pass, so each batch moves them once. Backend memory. Inactive when rho 0. */
+typedef struct wn_sam {
+    double rho;
+    wn_net *net;                 /* not owned */
+    float *w, *s;                /* (n_params), (n_state) saved weights and statistics */
+    double scale;                /* rho / ||g|| of the current ascent (0: none) */
+} wn_sam;
+
+int wn_sam_create(wn_sam *s, double rho, wn_net *net, wn_err *e);
+/* Saves the weights and statistics and moves the trainable weights along net->grads. Returns
+ * 1 when it did, 0 when the gradient norm is 0 or not finite (nothing changed: the caller then
+ * skips the second pass). */
+int wn_sam_ascend(wn_sam *s);
+/* Puts back what wn_sam_ascend saved (after the second backward pass). */
+void wn_sam_restore(wn_sam *s);
+void wn_sam_free(wn_sam *s);
 
 /* ---- losses (train_loss.c): the host side of each loss, the backend computes it ----
  * Every loss is a softmax loss over the logits z (N, K) of a minibatch of m photos:

@@ -88,6 +88,14 @@ void wn_cpu_axpy(void *ctx, size_t n, float a, const float *x, float *y) {
     run_call(ctx, n, (elem_job){.op = EL_AXPY, .alpha = a, .a = x, .y = y});
 }
 
+/* One thread, in index order: the sum does not depend on the thread count. */
+double wn_cpu_sumsq(void *ctx, size_t n, const float *x) {
+    (void)ctx;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
 void wn_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y) {
     run_call(ctx, n, (elem_job){.op = EL_ADD, .a = a, .b = b, .y = y});
 }

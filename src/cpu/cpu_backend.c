@@ -97,6 +97,7 @@ static const wn_backend_ops cpu_ops = {
     .fill = wn_cpu_fill,
     .axpy = wn_cpu_axpy,
     .add = wn_cpu_add,
+    .sumsq = wn_cpu_sumsq,
     .lookup_u8 = wn_cpu_lookup_u8,
     .sync = cpu_sync,
     .conv_forward = wn_cpu_conv_forward,

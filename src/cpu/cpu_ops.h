@@ -15,6 +15,7 @@
 
 void wn_cpu_fill(void *ctx, float *x, size_t n, float v);
 void wn_cpu_axpy(void *ctx, size_t n, float a, const float *x, float *y);
+double wn_cpu_sumsq(void *ctx, size_t n, const float *x);
 void wn_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
 void wn_cpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
                       float *y);
