@@ -8,6 +8,11 @@
 
 int wn_test_failures = 0, wn_test_checks = 0;
 
+/* the directories wn_test_tmpdir made, removed by wn_test_done when every check passed */
+enum { MAX_DIRS = 8 };
+static char made[MAX_DIRS][4096];
+static int n_made = 0;
+
 const char *wn_test_tmpdir(const char *name) {
     static char dir[4096];
     const char *root = getenv("WN_TEST_TMP");
@@ -20,6 +25,7 @@ const char *wn_test_tmpdir(const char *name) {
         fprintf(stderr, "cannot make %s\n", dir);
         exit(1);
     }
+    if (n_made < MAX_DIRS) snprintf(made[n_made++], sizeof made[0], "%s", dir);
     return dir;
 }
 
@@ -41,5 +47,14 @@ int wn_test_write_file(const char *path, const void *data, size_t len) {
 int wn_test_done(void) {
     int passed = wn_test_checks - wn_test_failures;
     printf("%d passed, %d failed\n", passed, wn_test_failures);
-    return wn_test_failures ? 1 : 0;
+    if (wn_test_failures) {
+        for (int i = 0; i < n_made; i++) printf("kept for a look: %s\n", made[i]);
+        return 1;
+    }
+    for (int i = 0; i < n_made; i++) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", made[i]);
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", made[i]);
+    }
+    return 0;
 }

@@ -34,7 +34,7 @@ extern int wn_test_failures, wn_test_checks;
               "%.9g vs %.9g", (double)(a), (double)(b))
 
 /* A fresh temporary directory for this test (under $WN_TEST_TMP or /tmp); returns its path
- * (static storage). */
+ * (static storage). wn_test_done removes it when every check passed and names it otherwise. */
 const char *wn_test_tmpdir(const char *name);
 /* Joins dir and name into a static rotating buffer. */
 const char *wn_test_path(const char *dir, const char *name);
