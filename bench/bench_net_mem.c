@@ -1,6 +1,6 @@
 /* bench_net_mem.c - the training memory of the network engine's activation buffers, per network
  * INI and batch size: activations (y), activation gradients (dy) and the accumulation scratch
- * as wn_net_reserve lays them out (relu in place, gradients sharing memory where their live
+ * as wn_net_reserve lays them out (relu and add in place, gradients sharing memory where their live
  * ranges do not meet), against one buffer per layer output and gradient (the layout without
  * either). Reserves at batch 1 on the CPU backend and scales (the buffers are linear in the
  * batch, up to a 64-byte rounding per layer), so even ResNet-18 at batch 256 costs nothing.
@@ -32,14 +32,7 @@ static int one(const char *path, int batch) {
         goto fail;
     }
     double all = 0, own = 0, largest = 0;
-    int inplace = 0, fan = 0;
-    int *uses = calloc((size_t)net.n_layers, sizeof *uses); /* (n_layers) consumers */
-    for (int i = 0; i < net.n_layers; i++) {
-        const wn_layer *L = &net.layers[i];
-        if (L->in >= 0) fan |= ++uses[L->in] > 1;
-        if (L->def.type == WN_LAYER_ADD && L->other >= 0) fan |= ++uses[L->other] > 1;
-    }
-    free(uses);
+    int inplace = 0;
     for (int i = 0; i < net.n_layers; i++) {
         double n = (double)wn_shape_sample(net.layers[i].out);
         all += n;
@@ -48,9 +41,9 @@ static int one(const char *path, int batch) {
         if (n > largest) largest = n;
     }
     double grads = (double)(net.scratch - net.grad_mem); /* values at batch 1 */
-    double scratch = fan ? largest : 0; /* only residual connections accumulate gradients */
+    double scratch = (double)net.scratch_n; /* the largest output whose gradient accumulates */
     double gb = 4.0 * batch / 1e9;
-    printf("%s (1000 classes), batch %d: %d layers, %d relu in place\n", path, batch, net.n_layers, inplace);
+    printf("%s (1000 classes), batch %d: %d layers, %d in place (relu, add)\n", path, batch, net.n_layers, inplace);
     printf("  activations %8.2f GB   gradients %8.2f GB   scratch %6.2f GB   total %8.2f GB\n",
            own * gb, grads * gb, scratch * gb, (own + grads + scratch) * gb);
     printf("  one buffer per output and gradient, and the scratch: %.2f GB (%.2fx)\n",

@@ -111,8 +111,9 @@ typedef struct wn_net {
     float *act_mem;          /* every layer's y */
     float *grad_mem;         /* every layer's dy, then the scratch buffer */
     float *aux_mem;          /* every layer's aux */
-    float *scratch;          /* (batch * largest layer output) inside grad_mem: backward ops
+    float *scratch;          /* (scratch_n) inside grad_mem, after the gradients: backward ops
                                 write here when a dy already holds another consumer's part */
+    size_t scratch_n;        /* batch * largest output with two or more consumers (0: none) */
 } wn_net;
 
 /* Resolves layers (names, inputs, shapes, parameter counts) and allocates params/grads/state on

@@ -570,16 +570,23 @@ static void test_reserve(wn_backend *be) {
     CHECK(wn_net_reserve(&net, 2, 0, &e) == WN_OK && net.layers[0].dy == dy0 &&
           net.training_buffers);
     CHECK(wn_net_reserve(&net, 16, 0, &e) == WN_OK && net.batch == 16 && net.training_buffers);
-    /* r1 (after bn1) and r2 (after the add) are computed in place: they take their input's y
-     * and dy; every other layer's buffers never overlap: each y is after the previous one's end */
-    int r2 = layer_index(&net, "r2");
-    CHECK(net.layers[r].inplace && net.layers[r2].inplace);
+    /* r1 (after bn1), the add (over bn2, its first input) and r2 (after the add) are computed
+     * in place: they take their input's y and dy; every other layer's buffers never overlap:
+     * each y is after the previous one's end */
+    int r2 = layer_index(&net, "r2"), sum = layer_index(&net, "sum"), b2 = layer_index(&net, "bn2");
+    CHECK(net.layers[r].inplace && net.layers[r2].inplace && net.layers[sum].inplace);
     CHECK(net.layers[r].y == net.layers[b].y && net.layers[r].dy == net.layers[b].dy);
+    CHECK(net.layers[sum].y == net.layers[b2].y && net.layers[r2].y == net.layers[b2].y);
+    CHECK(net.layers[sum].dy == net.layers[b2].dy && net.layers[r2].dy == net.layers[b2].dy);
+    /* the scratch holds the largest output with two consumers: r1's (c2 and the add), not c1's
+     * or bn1's of the same size, nor a larger one */
+    CHECK_MSG(net.scratch_n == 16 * wn_shape_sample(net.layers[r].out), "scratch of %zu values",
+              net.scratch_n);
     const float *prev = NULL;
     size_t prev_n = 0;
     for (int i = 0; i < net.n_layers; i++) {
         if (net.layers[i].inplace) {
-            CHECK(i == r || i == r2);
+            CHECK(i == r || i == r2 || i == sum);
             continue;
         }
         if (prev) CHECK(net.layers[i].y >= prev + 16 * prev_n);
@@ -638,8 +645,8 @@ static void check_gradient_layout(wn_backend *be, const char *src, int is_file, 
     wn_net_free(&net);
 }
 
-/* Which activations are computed in place: a relu or leaky (alpha >= 0) whose input feeds only
- * it and does not read its own output in backward. */
+/* Which layers are computed in place: a relu, a leaky (alpha >= 0) or an add whose (first)
+ * input feeds only it and does not read its own output in backward. */
 static void test_inplace_rules(wn_backend *be) {
     static const char text[] = "[net]\nwidth = 8\nheight = 8\nchannels = 1\n"
                                "[r0]\ntype = relu\n"                               /* network input: no */
@@ -655,12 +662,18 @@ static void test_inplace_rules(wn_backend *be) {
                                "[r4]\ntype = relu\n"                               /* after dropout: yes */
                                "[fc]\ntype = dense\nunits = 8\n"
                                "[l2]\ntype = leaky\nalpha = 0\n"                  /* after dense: yes */
+                               "[f2]\ntype = dense\ninput = r4\nunits = 8\n"
+                               "[a1]\ntype = add\ninput = f2\nfrom = l2\n"       /* f2 feeds only a1: yes */
+                               "[f3]\ntype = dense\ninput = r4\nunits = 8\n"
+                               "[a2]\ntype = add\ninput = f3\nfrom = a1\n"       /* f3 feeds r6 too: no */
+                               "[r6]\ntype = relu\ninput = f3\n"
+                               "[a3]\ntype = add\ninput = r6\nfrom = a2\n"       /* after a relu: no */
                                "[out]\ntype = dense\nunits = classes\n";
     wn_net net;
     if (make_net(be, text, 0, 3, &net)) return;
-    const char *yes[] = {"l1", "r4", "l2"}, *no[] = {"r0", "r1", "r2", "r3"};
-    for (int i = 0; i < 3; i++) CHECK_MSG(net.layers[layer_index(&net, yes[i])].inplace, "%s in place", yes[i]);
-    for (int i = 0; i < 4; i++) CHECK_MSG(!net.layers[layer_index(&net, no[i])].inplace, "%s not in place", no[i]);
+    const char *yes[] = {"l1", "r4", "l2", "a1"}, *no[] = {"r0", "r1", "r2", "r3", "a2", "r6", "a3"};
+    for (int i = 0; i < 4; i++) CHECK_MSG(net.layers[layer_index(&net, yes[i])].inplace, "%s in place", yes[i]);
+    for (int i = 0; i < 7; i++) CHECK_MSG(!net.layers[layer_index(&net, no[i])].inplace, "%s not in place", no[i]);
     wn_net_free(&net);
 }
 

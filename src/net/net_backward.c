@@ -94,7 +94,8 @@ void wn_net_backward(wn_net *net, int n, const float *x, const float *dlogits) {
         wn_layer *L = &net->layers[i];
         if (!need[i] || !written[i]) continue;
         size_t count = (size_t)n * wn_shape_sample(L->out);
-        if (L->def.type == WN_LAYER_ADD) { /* d(a+b) = dy for both operands */
+        if (L->def.type == WN_LAYER_ADD) { /* d(a+b) = dy for both operands; in place, the
+                                            * first operand's dy is this dy (the copy is a no-op) */
             if (L->in >= 0 && need[L->in]) contribute(net, L->in, written, count, L->dy);
             if (L->other >= 0 && need[L->other]) contribute(net, L->other, written, count, L->dy);
             continue;

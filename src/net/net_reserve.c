@@ -9,7 +9,10 @@
  * own: forward overwrites the input with the output, backward the output gradient with the input
  * gradient. Its backward reads the output where the input was, which gives the same result,
  * since y > 0 exactly when x > 0 for alpha >= 0. This saves one activation and one gradient
- * buffer per such layer (about a quarter of ResNet-18's activation memory).
+ * buffer per such layer (about a quarter of ResNet-18's activation memory). An add does the
+ * same with its first input under the same conditions (a residual block's last batchnorm,
+ * whose output nothing else reads: y = y_in + y_other written over y_in, the gradient of the
+ * sum being the gradient of y_in), like PyTorch's `out += identity`; its second input stays.
  *
  * Gradients: the dy buffers share memory where the backward pass never needs two of them at
  * once (plan_gradients), so the gradient block is the largest set of simultaneously live
@@ -45,9 +48,9 @@ void wn_net_mark_inplace(wn_net *net) {
     for (int i = 0; i < nl; i++) {
         wn_layer *L = &net->layers[i];
         int type = L->def.type, j = L->in;
-        L->inplace = L->folded ||
-                     ((type == WN_LAYER_RELU || (type == WN_LAYER_LEAKY && L->def.alpha >= 0)) &&
-                      j >= 0 && uses[j] == 1 && !reads_own_output(net->layers[j].def.type));
+        int act = type == WN_LAYER_RELU || (type == WN_LAYER_LEAKY && L->def.alpha >= 0);
+        L->inplace = L->folded || ((act || type == WN_LAYER_ADD) && j >= 0 && uses[j] == 1 &&
+                                   !reads_own_output(net->layers[j].def.type));
     }
     free(uses);
 }
@@ -63,6 +66,7 @@ static void release_training(wn_net *net) {
     free_block(net, &net->aux_mem);
     for (int i = 0; i < net->n_layers; i++) net->layers[i].dy = net->layers[i].aux = NULL;
     net->scratch = NULL;
+    net->scratch_n = 0;
     net->training_buffers = 0;
 }
 
@@ -151,28 +155,30 @@ static size_t plan_gradients(const wn_net *net, int batch, size_t *off) {
     return total;
 }
 
-/* 1 when some layer's output feeds more than one layer (its gradient then accumulates through
- * the scratch buffer). */
-static int has_fan_out(const wn_net *net) {
-    int nl = net->n_layers, fan = 0;
+/* Values of the largest output that feeds more than one layer (0 when none does): the scratch
+ * buffer receives such a layer's input gradient from its second and later consumers before it
+ * is added into its dy, so it needs to hold no more than that. */
+static size_t largest_fan_out(const wn_net *net, int batch) {
+    int nl = net->n_layers;
+    size_t largest = 0;
     int *uses = wn_xcalloc((size_t)nl, sizeof *uses); /* (n_layers) */
     for (int i = 0; i < nl; i++) {
         const wn_layer *L = &net->layers[i];
-        if (L->in >= 0) fan |= ++uses[L->in] > 1;
-        if (L->def.type == WN_LAYER_ADD && L->other >= 0) fan |= ++uses[L->other] > 1;
+        if (L->in >= 0) uses[L->in]++;
+        if (L->def.type == WN_LAYER_ADD && L->other >= 0) uses[L->other]++;
+    }
+    for (int i = 0; i < nl; i++) {
+        size_t n = (size_t)batch * wn_shape_sample(net->layers[i].out);
+        if (uses[i] > 1 && n > largest) largest = n;
     }
     free(uses);
-    return fan;
+    return largest;
 }
 
 static int alloc_training(wn_net *net, int batch, wn_err *e) {
-    size_t largest = 0, aux = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        size_t n = (size_t)batch * wn_shape_sample(net->layers[i].out);
-        if (n > largest) largest = n;
-        aux += round16(aux_count(&net->layers[i], batch));
-    }
-    if (!has_fan_out(net)) largest = 0; /* no gradient ever accumulates: no scratch */
+    size_t aux = 0;
+    for (int i = 0; i < net->n_layers; i++) aux += round16(aux_count(&net->layers[i], batch));
+    size_t largest = largest_fan_out(net, batch); /* 0: no gradient ever accumulates */
     size_t *goff = wn_xmalloc((size_t)net->n_layers * sizeof *goff); /* (n_layers) */
     size_t total = plan_gradients(net, batch, goff);
     net->grad_mem = wn_balloc(net->be, total + largest, "activation gradients", e);
@@ -191,7 +197,8 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
         aoff += round16(a);
     }
     free(goff);
-    net->scratch = net->grad_mem + total; // (N * largest layer output), or empty without fan-out
+    net->scratch = net->grad_mem + total; // (N * largest fanned-out output), or empty without fan-out
+    net->scratch_n = largest;
     net->training_buffers = 1;
     return WN_OK;
 }
