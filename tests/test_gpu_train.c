@@ -3,7 +3,9 @@
  * same dropout seeds: the loss curves must track each other, step by step.
  * Three networks: samples/nets/tiny.ini and fmnist_small.ini (conv, relu, maxpool, dense; Adam)
  * and one with every other layer type (batchnorm, residual add, leaky relu, padded maxpool,
- * strided 1x1 conv, avgpool, dropout, gap; SGD with Nesterov momentum and weight decay).
+ * strided 1x1 conv, avgpool, dropout, gap; SGD with Nesterov momentum and weight decay), that
+ * one again with sharpness-aware minimisation (train_sam.c: the backend's sumsq, copies and a
+ * second forward and backward per step; strict fp32 tolerances).
  * Tolerances, strict fp32 (no TF32): the loss of each of the first 5 steps within 1e-4 relative
  * of the CPU's, of every step (30 steps of batch 32; 15 for fmnist_small) within 1e-2, and the
  * final parameters and batchnorm running statistics within 2e-2 of the CPU's, relative to their
@@ -26,6 +28,7 @@
 #include "wn_net.h"
 #include "wn_rng.h"
 #include "wn_test.h"
+#include "wn_train.h"
 
 enum { IMG = 28, K = 4, BATCH = 32, STEPS = 30 };
 
@@ -88,7 +91,11 @@ typedef struct run {
     int32_t *yd;   /* (BATCH) */
     float *pd, *gd; /* (BATCH, K) */
     double loss[STEPS];
+    wn_sam sam;    /* active when SAM_RHO > 0 at setup */
 } run;
+
+/* sharpness-aware minimisation radius of the runs set up next (0: plain steps) */
+static double SAM_RHO = 0;
 
 static int run_setup(run *r, wn_backend *be, const char *ini, wn_err *e) {
     memset(r, 0, sizeof *r);
@@ -108,7 +115,8 @@ static int run_setup(run *r, wn_backend *be, const char *ini, wn_err *e) {
     r->yd = be->ops->alloc(be->ctx, BATCH * sizeof(int32_t));
     r->pd = wn_balloc(be, (size_t)BATCH * K, "p", e);
     r->gd = wn_balloc(be, (size_t)BATCH * K, "g", e);
-    return r->m && r->v && r->xd && r->yd && r->pd && r->gd ? WN_OK : WN_ERUNTIME;
+    if (!(r->m && r->v && r->xd && r->yd && r->pd && r->gd)) return WN_ERUNTIME;
+    return wn_sam_create(&r->sam, SAM_RHO, &r->net, e);
 }
 
 static void run_free(run *r) {
@@ -116,6 +124,7 @@ static void run_free(run *r) {
     void *c = r->be->ctx;
     void *bufs[] = {r->m, r->v, r->xd, r->yd, r->pd, r->gd};
     for (int i = 0; i < 6; i++) o->free(c, bufs[i]);
+    wn_sam_free(&r->sam);
     wn_net_free(&r->net);
 }
 
@@ -135,6 +144,12 @@ static void run_step(run *r, int t, int adam, float lr, const float *xh, const i
     o->softmax_xent(c, BATCH, K, logits, r->yd, NULL, NULL, r->pd, r->gd, &l);
     r->loss[t] = l;
     wn_net_backward(&r->net, BATCH, r->xd, r->gd);
+    if (wn_sam_ascend(&r->sam)) { /* the same batch again at the ascended weights */
+        logits = wn_net_forward(&r->net, BATCH, r->xd, 1, 1000 + (uint64_t)t);
+        o->softmax_xent(c, BATCH, K, logits, r->yd, NULL, NULL, r->pd, r->gd, NULL);
+        wn_net_backward(&r->net, BATCH, r->xd, r->gd);
+        wn_sam_restore(&r->sam);
+    }
     size_t np = r->net.n_params;
     if (adam)
         o->adam_update(c, np, r->net.params, r->net.grads, r->m, r->v, lr, 0.9f, 0.999f, 1e-8f, 0,
@@ -263,6 +278,10 @@ int main(void) {
     train_compare("tiny", NET_TINY, 1, 3e-3f, STEPS, &cpu, &gpu, 1e-4, 1e-2, 2e-2, "fp32");
     train_compare("all layer types", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 1e-4, 1e-2, 2e-2, "fp32");
     train_compare("fmnist_small", NET_FMNIST, 1, 1e-3f, 15, &cpu, &gpu, 1e-4, 1e-2, 2e-2, "fp32");
+    SAM_RHO = 0.05;
+    train_compare("all layer types, SAM 0.05", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 1e-4, 1e-2, 2e-2,
+                  "fp32");
+    SAM_RHO = 0;
     wn_backend_free(&gpu);
     o.tf32 = 1;
     CHECK(wn_cuda_backend_create_opts(&o, &gpu, &e) == WN_OK);
