@@ -34,6 +34,7 @@ static void gpu_destroy(void *ctx) {
     if (c->copy_stream) cudaStreamDestroy(c->copy_stream);
     if (c->stream) cudaStreamDestroy(c->stream);
     free(c->algos);
+    free(c->lp);
     free(c);
 }
 
@@ -73,6 +74,9 @@ static const wn_backend_ops gpu_ops = {
     .host_free = wn_gpu_host_free,
     .upload_async = wn_gpu_upload_async,
     .upload_fence = wn_gpu_upload_fence,
+    .act_bf16 = wn_gpu_act_bf16,
+    .alloc_bf16 = wn_gpu_alloc_bf16,
+    .cast = wn_gpu_cast,
 };
 
 const wn_backend_ops *wn_cuda_backend_ops(void) { return &gpu_ops; }
@@ -84,6 +88,7 @@ void wn_cuda_opts_default(wn_cuda_opts *o) {
     o->deterministic = 1;
     o->pool_cudnn = 1;
     o->nhwc = 1;
+    o->bf16_store = 1;
 }
 
 /* Creation-time checks: set e with the place and the library's message, then fail. */
@@ -217,6 +222,7 @@ int wn_cuda_stats_get(const wn_backend *b, wn_cuda_stats *s, wn_err *e) {
     s->conv_algos = c->n_algos;
     s->tf32 = c->opts.tf32;
     s->bf16 = c->opts.bf16;
+    s->bf16_store = c->opts.bf16 && c->opts.bf16_store;
     s->cudnn_version = (int)cudnnGetVersion();
     int v = 0;
     if (cublasGetVersion(c->cublas, &v) == CUBLAS_STATUS_SUCCESS) s->cublas_version = v;

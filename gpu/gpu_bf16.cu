@@ -1,12 +1,14 @@
 /* gpu_bf16.cu - the conversions of the bf16 mixed precision (opts.bf16): fp32 to bf16 (round to
  * nearest even, src/wn_bf16.h, the host's definition) for the inputs of convolutions and dense
- * products, and bf16 to fp32 for cuDNN's bf16 outputs, with the convolution bias added in fp32 on
- * the way (one pass instead of a conversion and a cudnnAddTensor). Flat grid-stride kernels, and
- * for opts.nhwc the same conversions fused with the layout change NCHW <-> NHWC (a transpose of
+ * products, and bf16 back for cuDNN's bf16 outputs, with the convolution bias added in fp32 on
+ * the way (one pass instead of a conversion and a cudnnAddTensor). With bf16 activation storage
+ * (opts.bf16_store) the same kernels read or write bf16 storage instead of fp32 (templated on
+ * the storage type, gpu_store.cuh), and serve the cast op. Flat grid-stride kernels, and for
+ * opts.nhwc the same conversions fused with the layout change NCHW <-> NHWC (a transpose of
  * each photo's (C, HW) matrix through 32x32 tiles in shared memory, so that reads and writes
- * are both coalesced). */
+ * are both coalesced). Also the bias gradient of a bf16 dy (cuDNN's and cuBLAS's take fp32). */
 #include "gpu_ctx.h"
-#include "wn_bf16.h"
+#include "gpu_store.cuh"
 
 __global__ void k_to_bf16(size_t n, const float *x, uint16_t *y) { // x, y (n)
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
@@ -14,27 +16,28 @@ __global__ void k_to_bf16(size_t n, const float *x, uint16_t *y) { // x, y (n)
         y[i] = wn_bf16_from_float(x[i]);
 }
 
-/* y = float(x) + (b ? b[i / hw % C] : 0); x, y (n) = (N, C, hw), b (C) or NULL */
-__global__ void k_from_bf16(size_t n, size_t hw, int C, const uint16_t *x, const float *b,
-                            float *y) {
+/* y = x + (b ? b[i / hw % C] : 0) in y's type; x, y (n) = (N, C, hw), b (C) or NULL */
+template <typename TI, typename TO>
+__global__ void k_convert(size_t n, size_t hw, int C, const TI *x, const float *b, TO *y) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
-        float v = wn_bf16_to_float(x[i]);
-        y[i] = b ? __fadd_rn(v, b[i / hw % (size_t)C]) : v;
+        float v = wn_ld(x, i);
+        wn_st(y, i, b ? __fadd_rn(v, b[i / hw % (size_t)C]) : v);
     }
 }
 
 enum { TILE = 32, ROWS = WN_GPU_BLOCK / TILE }; /* a block of 256 threads: 32 x 8 */
 
 /* y (N, HW, C) = bf16 of x (N, C, HW); grid (HW tiles, C tiles, photos: see tiles()) */
-__global__ void k_to_bf16_nhwc(int N, int C, int HW, const float *x, uint16_t *y) {
+template <typename TI>
+__global__ void k_to_bf16_nhwc(int N, int C, int HW, const TI *x, uint16_t *y) {
     __shared__ float tile[TILE][TILE + 1];
     const int tx = threadIdx.x % TILE, ty = threadIdx.x / TILE;
     const int p0 = blockIdx.x * TILE, c0 = blockIdx.y * TILE;
     for (int n = blockIdx.z; n < N; n += gridDim.z) {
         for (int j = ty; j < TILE; j += ROWS) {
             int ch = c0 + j, p = p0 + tx;
-            if (ch < C && p < HW) tile[j][tx] = x[((size_t)n * C + ch) * HW + p];
+            if (ch < C && p < HW) tile[j][tx] = wn_ld(x, ((size_t)n * C + ch) * HW + p);
         }
         __syncthreads();
         for (int j = ty; j < TILE; j += ROWS) {
@@ -45,9 +48,9 @@ __global__ void k_to_bf16_nhwc(int N, int C, int HW, const float *x, uint16_t *y
     }
 }
 
-/* y (N, C, HW) = float(x (N, HW, C)) + (b ? b[c] : 0); grid as k_to_bf16_nhwc */
-__global__ void k_from_bf16_nhwc(int N, int C, int HW, const uint16_t *x, const float *b,
-                                 float *y) {
+/* y (N, C, HW) = x (N, HW, C) + (b ? b[c] : 0) in y's type; grid as k_to_bf16_nhwc */
+template <typename TO>
+__global__ void k_from_bf16_nhwc(int N, int C, int HW, const uint16_t *x, const float *b, TO *y) {
     __shared__ float tile[TILE][TILE + 1];
     const int tx = threadIdx.x % TILE, ty = threadIdx.x / TILE;
     const int p0 = blockIdx.x * TILE, c0 = blockIdx.y * TILE;
@@ -61,7 +64,7 @@ __global__ void k_from_bf16_nhwc(int N, int C, int HW, const uint16_t *x, const 
             int ch = c0 + j, p = p0 + tx;
             if (ch < C && p < HW) {
                 float v = tile[tx][j];
-                y[((size_t)n * C + ch) * HW + p] = b ? __fadd_rn(v, b[ch]) : v;
+                wn_st(y, ((size_t)n * C + ch) * HW + p, b ? __fadd_rn(v, b[ch]) : v);
             }
         }
         __syncthreads();
@@ -78,23 +81,58 @@ static dim3 tiles(const wn_gpu_ctx *c, int N, int C, int HW) {
     return dim3((unsigned)tx, (unsigned)ty, (unsigned)(z ? z : 1));
 }
 
-extern "C" void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const float *x,
-                                    uint16_t *y) {
-    if (n <= 0 || channels <= 0 || hw <= 0) return;
+/* db[ch] = sum of dy (N, C, hw) over N and hw for channel blockIdx.x, in double: each thread
+ * strides over the channel's values, then a fixed tree adds the threads (the same order every
+ * run). */
+__global__ void k_bias_grad_bf16(int N, int C, int hw, const uint16_t *dy, float *db) {
+    __shared__ double part[WN_GPU_BLOCK];
+    const int ch = blockIdx.x;
+    const size_t m = (size_t)N * hw;
+    double s = 0;
+    for (size_t j = threadIdx.x; j < m; j += blockDim.x) {
+        size_t i = j / hw, k = j - i * hw;
+        s += (double)wn_ld(dy, (i * C + ch) * hw + k);
+    }
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = WN_GPU_BLOCK / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) db[ch] = (float)part[0];
+}
+
+static void check_channels(int channels) {
     if ((channels + TILE - 1) / TILE > 65535)
         WN_GPU_FAIL("bf16 NHWC conversion of %d channels: more than the grid allows", channels);
-    k_to_bf16_nhwc<<<tiles(c, n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, y);
-    WN_LAUNCH_CHECK("fp32-to-bf16 NHWC kernel");
+}
+
+extern "C" void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const void *x,
+                                    int x_lp, uint16_t *y) {
+    if (n <= 0 || channels <= 0 || hw <= 0) return;
+    check_channels(channels);
+    const dim3 g = tiles(c, n, channels, hw);
+    if (x_lp)
+        k_to_bf16_nhwc<uint16_t><<<g, WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw,
+                                                                   (const uint16_t *)x, y);
+    else
+        k_to_bf16_nhwc<float><<<g, WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw,
+                                                                (const float *)x, y);
+    WN_LAUNCH_CHECK("to-bf16 NHWC kernel");
 }
 
 extern "C" void wn_gpu_from_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw,
-                                      const uint16_t *x, const float *b, float *y) {
+                                      const uint16_t *x, const float *b, void *y, int y_lp) {
     if (n <= 0 || channels <= 0 || hw <= 0) return;
-    if ((channels + TILE - 1) / TILE > 65535)
-        WN_GPU_FAIL("bf16 NHWC conversion of %d channels: more than the grid allows", channels);
-    k_from_bf16_nhwc<<<tiles(c, n, channels, hw), WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, b,
-                                                                             y);
-    WN_LAUNCH_CHECK("bf16-to-fp32 NHWC kernel");
+    check_channels(channels);
+    const dim3 g = tiles(c, n, channels, hw);
+    if (y_lp)
+        k_from_bf16_nhwc<uint16_t><<<g, WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, b,
+                                                                     (uint16_t *)y);
+    else
+        k_from_bf16_nhwc<float><<<g, WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, x, b,
+                                                                  (float *)y);
+    WN_LAUNCH_CHECK("from-bf16 NHWC kernel");
 }
 
 extern "C" void wn_gpu_to_bf16(wn_gpu_ctx *c, size_t n, const float *x, uint16_t *y) {
@@ -103,12 +141,36 @@ extern "C" void wn_gpu_to_bf16(wn_gpu_ctx *c, size_t n, const float *x, uint16_t
     WN_LAUNCH_CHECK("fp32-to-bf16 kernel");
 }
 
-extern "C" void wn_gpu_from_bf16(wn_gpu_ctx *c, size_t n, size_t hw, int channels,
-                                 const uint16_t *x, const float *b, float *y) {
+template <typename TI, typename TO>
+static void convert(wn_gpu_ctx *c, size_t n, size_t hw, int channels, const void *x,
+                    const float *b, void *y) {
+    k_convert<TI, TO><<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(
+        n, hw ? hw : 1, channels, (const TI *)x, b, (TO *)y);
+    WN_LAUNCH_CHECK("conversion kernel");
+}
+
+extern "C" void wn_gpu_convert(wn_gpu_ctx *c, size_t n, size_t hw, int channels, const void *x,
+                               int x_lp, const float *b, void *y, int y_lp) {
     if (!n) return;
-    k_from_bf16<<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, hw ? hw : 1, channels, x,
-                                                                    b, y);
-    WN_LAUNCH_CHECK("bf16-to-fp32 kernel");
+    if (x_lp && y_lp)
+        convert<uint16_t, uint16_t>(c, n, hw, channels, x, b, y);
+    else if (x_lp)
+        convert<uint16_t, float>(c, n, hw, channels, x, b, y);
+    else if (y_lp)
+        convert<float, uint16_t>(c, n, hw, channels, x, b, y);
+    else
+        convert<float, float>(c, n, hw, channels, x, b, y);
+}
+
+extern "C" void wn_gpu_bias_grad_bf16(wn_gpu_ctx *c, int n, int channels, int hw,
+                                      const uint16_t *dy, float *db) {
+    if (channels <= 0) return;
+    if (n <= 0 || hw <= 0) { /* an empty sum */
+        WN_CUDA_CHECK(cudaMemsetAsync(db, 0, (size_t)channels * sizeof(float), c->stream));
+        return;
+    }
+    k_bias_grad_bf16<<<channels, WN_GPU_BLOCK, 0, c->stream>>>(n, channels, hw, dy, db);
+    WN_LAUNCH_CHECK("bf16 bias gradient kernel");
 }
 
 extern "C" uint16_t *wn_gpu_bf16_buf(wn_gpu_ctx *c, int i, size_t n) {
@@ -117,8 +179,10 @@ extern "C" uint16_t *wn_gpu_bf16_buf(wn_gpu_ctx *c, int i, size_t n) {
     return (uint16_t *)wn_gpu_buf_reserve(c, &c->bf16[i], n * sizeof(uint16_t), what[i]);
 }
 
-extern "C" const uint16_t *wn_gpu_bf16_of(wn_gpu_ctx *c, int i, size_t n, const float *x) {
+extern "C" const uint16_t *wn_gpu_bf16_of(wn_gpu_ctx *c, int i, size_t n, const void *x,
+                                          int x_lp) {
+    if (x_lp) return (const uint16_t *)x;
     uint16_t *y = wn_gpu_bf16_buf(c, i, n);
-    wn_gpu_to_bf16(c, n, x, y);
+    wn_gpu_to_bf16(c, n, (const float *)x, y);
     return y;
 }

@@ -22,7 +22,12 @@
  * bf16 copies are NHWC (filters KRSC), made and read back by conversions that also transpose,
  * so cuDNN runs its tensor-core kernels on their native layout without transposing inside.
  * The bias gradient is summed from the fp32 dy. The algorithm cache needs no precision or layout
- * in its key: a context has one of each. */
+ * in its key: a context has one of each.
+ *
+ * With bf16 activation storage (opts.bf16_store: x, y, dy, dx in alloc_bf16 memory) the bf16
+ * activations are cuDNN's operands directly in NCHW, or transposed bf16 to bf16 for NHWC, and
+ * results are written straight into y or dx where no bias or layout change is left to apply;
+ * the bias gradient of a bf16 dy is an own reduction (gpu_bf16.cu). */
 #include <assert.h>
 #include <limits.h>
 #include <stdio.h>
@@ -212,26 +217,35 @@ static void *conv_prepare(wn_gpu_ctx *c, const wn_gpu_algo *a) {
     return a->ws ? wn_gpu_buf_reserve(c, &c->ws, a->ws, "cuDNN workspace") : NULL;
 }
 
-static size_t x_count(const wn_conv_desc *d) { return (size_t)d->n * d->c * d->h * d->w; }
 static size_t w_count(const wn_conv_desc *d) { return (size_t)d->oc * d->c * d->kh * d->kw; }
-static size_t y_count(const wn_conv_desc *d) { return (size_t)d->n * d->oc * d->oh * d->ow; }
 
-/* Buffer i with the bf16 copy of x (n, ch, hw) in the context's layout. */
-static const uint16_t *to_lp(wn_gpu_ctx *c, int i, int n, int ch, int hw, const float *x) {
+/* x (n, ch, hw) as bf16 in the context's layout: buffer i with the copy, or x itself when it
+ * is bf16 storage (x_lp) and the layout is NCHW. */
+static const uint16_t *to_lp(wn_gpu_ctx *c, int i, int n, int ch, int hw, const void *x, int x_lp) {
     const size_t count = (size_t)n * ch * hw;
-    if (!c->opts.nhwc) return wn_gpu_bf16_of(c, i, count, x);
+    if (!c->opts.nhwc) return wn_gpu_bf16_of(c, i, count, x, x_lp);
     uint16_t *y = wn_gpu_bf16_buf(c, i, count);
-    wn_gpu_to_bf16_nhwc(c, n, ch, hw, x, y);
+    wn_gpu_to_bf16_nhwc(c, n, ch, hw, x, x_lp, y);
     return y;
 }
 
-/* y (n, ch, hw) = fp32 of the bf16 xh in the context's layout, plus b (ch) unless NULL. */
+/* Where cuDNN writes a bf16 result of (n, ch, hw) for y: y itself when it is bf16 storage,
+ * NCHW and no bias is to be added (then from_lp has nothing to do), else buffer i. */
+static uint16_t *lp_out(wn_gpu_ctx *c, int i, int n, int ch, int hw, void *y, int y_lp,
+                        const float *b) {
+    if (y_lp && !c->opts.nhwc && !b) return (uint16_t *)y;
+    return wn_gpu_bf16_buf(c, i, (size_t)n * ch * hw);
+}
+
+/* y (n, ch, hw) = the bf16 xh in the context's layout, plus b (ch) unless NULL, in y's storage
+ * type (nothing when xh is y). */
 static void from_lp(wn_gpu_ctx *c, int n, int ch, int hw, const uint16_t *xh, const float *b,
-                    float *y) {
+                    void *y, int y_lp) {
+    if ((const void *)xh == y) return;
     if (c->opts.nhwc)
-        wn_gpu_from_bf16_nhwc(c, n, ch, hw, xh, b, y);
+        wn_gpu_from_bf16_nhwc(c, n, ch, hw, xh, b, y, y_lp);
     else
-        wn_gpu_from_bf16(c, (size_t)n * ch * hw, (size_t)hw, ch, xh, b, y);
+        wn_gpu_convert(c, (size_t)n * ch * hw, (size_t)hw, ch, xh, 1, b, y, y_lp);
 }
 
 static void bias_desc(wn_gpu_ctx *c, const wn_conv_desc *d) {
@@ -276,12 +290,13 @@ void wn_gpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const
     wn_gpu_ctx *c = ctx;
     const float one = 1;
     if (c->opts.bf16) {
+        const int lp = wn_gpu_lp_of(c, "convolution forward", x, y, NULL, NULL);
         conv_descs(c, d, CUDNN_DATA_BFLOAT16);
-        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x);
-        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w);
-        uint16_t *yh = wn_gpu_bf16_buf(c, 2, y_count(d));
+        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x, lp);
+        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w, 0);
+        uint16_t *yh = lp_out(c, 2, d->n, d->oc, d->oh * d->ow, y, lp, b);
         run_forward(c, d, xh, wh, yh);
-        from_lp(c, d->n, d->oc, d->oh * d->ow, yh, b, y);
+        from_lp(c, d->n, d->oc, d->oh * d->ow, yh, b, y, lp);
         return;
     }
     conv_descs(c, d, CUDNN_DATA_FLOAT);
@@ -298,8 +313,11 @@ void wn_gpu_conv_backward(void *ctx, const wn_conv_desc *d, const float *x, cons
     wn_gpu_ctx *c = ctx;
     const float one = 1, zero = 0;
     if (!dx && !dw && !db) return;
+    const int lp = wn_gpu_lp_of(c, "convolution backward", x, dy, dx, NULL);
     conv_descs(c, d, CUDNN_DATA_FLOAT);
-    if (db) {
+    if (db && lp) {
+        wn_gpu_bias_grad_bf16(c, d->n, d->oc, d->oh * d->ow, (const uint16_t *)dy, db);
+    } else if (db) {
         bias_desc(c, d);
         WN_CUDNN_CHECK(cudnnConvolutionBackwardBias(c->cudnn, &one, c->t_y, dy, &zero, c->t_b, db));
     }
@@ -310,17 +328,17 @@ void wn_gpu_conv_backward(void *ctx, const wn_conv_desc *d, const float *x, cons
     }
     if (!dw && !dx) return;
     conv_descs(c, d, CUDNN_DATA_BFLOAT16);
-    const uint16_t *dyh = to_lp(c, 2, d->n, d->oc, d->oh * d->ow, dy);
+    const uint16_t *dyh = to_lp(c, 2, d->n, d->oc, d->oh * d->ow, dy, lp);
     if (dw) {
-        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x);
+        const uint16_t *xh = to_lp(c, 0, d->n, d->c, d->h * d->w, x, lp);
         uint16_t *dwh = wn_gpu_bf16_buf(c, 1, w_count(d));
         run_backward_filter(c, d, xh, dyh, dwh);
-        from_lp(c, d->oc, d->c, d->kh * d->kw, dwh, NULL, dw);
+        from_lp(c, d->oc, d->c, d->kh * d->kw, dwh, NULL, dw, 0);
     }
     if (dx) {
-        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w);
-        uint16_t *dxh = wn_gpu_bf16_buf(c, 0, x_count(d));
+        const uint16_t *wh = to_lp(c, 1, d->oc, d->c, d->kh * d->kw, w, 0);
+        uint16_t *dxh = lp_out(c, 0, d->n, d->c, d->h * d->w, dx, lp, NULL);
         run_backward_data(c, d, wh, dyh, dxh);
-        from_lp(c, d->n, d->c, d->h * d->w, dxh, NULL, dx);
+        from_lp(c, d->n, d->c, d->h * d->w, dxh, NULL, dx, lp);
     }
 }

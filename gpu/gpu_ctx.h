@@ -101,6 +101,10 @@ typedef struct wn_gpu_ctx {
     int *host_err;                /* (4) pinned host copy */
     double *dev_loss;             /* (1) softmax_xent loss on the device */
     double *host_loss;            /* (1) pinned host copy */
+    wn_gpu_buf f32;               /* bf16 storage: fp32 products of dense layers before rounding */
+    /* bf16 activation storage: the live alloc_bf16 regions, found by address (gpu_mem.c) */
+    struct wn_gpu_region { const char *p; size_t bytes; } *lp;
+    int n_lp, cap_lp;
     /* allocation table (every cudaMalloc the backend made) */
     wn_gpu_alloc_slot *slots;     /* (cap_slots), a power of two */
     size_t cap_slots, n_slots, n_deleted;
@@ -131,6 +135,16 @@ cudaError_t wn_gpu_sync_status(wn_gpu_ctx *c, const char *what);
 void wn_gpu_sync_checked(wn_gpu_ctx *c, const char *what);
 void wn_gpu_table_free(wn_gpu_ctx *c);
 
+/* bf16 activation storage: alloc_bf16 (a registered region), act_bf16, and whether p points
+ * into a live region (so an op reads and writes bf16 there). */
+void *wn_gpu_alloc_bf16(void *ctx, size_t count);
+int wn_gpu_act_bf16(void *ctx);
+int wn_gpu_is_lp(const wn_gpu_ctx *c, const void *p);
+/* The storage type of an op's activation arguments: 1 bf16, 0 fp32; aborts naming what when
+ * the non-NULL ones disagree (the engine stores all of them alike). */
+int wn_gpu_lp_of(const wn_gpu_ctx *c, const char *what, const void *a, const void *b,
+                 const void *d, const void *e);
+
 /* ---- launch geometry: grid of 256-thread blocks for n elements, capped for grid-stride loops */
 enum { WN_GPU_BLOCK = 256 };
 unsigned wn_gpu_grid(const wn_gpu_ctx *c, size_t n);
@@ -140,6 +154,7 @@ void wn_gpu_fill(void *ctx, float *x, size_t n, float v);
 void wn_gpu_axpy(void *ctx, size_t n, float a, const float *x, float *y);
 double wn_gpu_sumsq(void *ctx, size_t n, const float *x);
 void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
+void wn_gpu_cast(void *ctx, size_t n, const float *x, float *y);
 void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, const float *table,
                       float *y);
 /* cudaFuncGetAttributes on a kernel: cudaErrorNoKernelImageForDevice when the build does not
@@ -147,22 +162,27 @@ void wn_gpu_lookup_u8(void *ctx, int n, int c, size_t hw, const uint8_t *x, cons
 cudaError_t wn_gpu_kernels_check(void);
 
 /* ---- gpu_bf16.cu (opts.bf16). The buffers are per op: an op may reuse them once its earlier
- * kernels are queued (one stream orders them). */
+ * kernels are queued (one stream orders them). x_lp / y_lp: 1 when x / y is bf16 storage, 0
+ * when fp32 (the flat conversions then also serve as the cast op). */
 enum { WN_GPU_BF16_BUFS = 3 };
 /* y (n) = bf16 of x (n); round to nearest even. */
 void wn_gpu_to_bf16(wn_gpu_ctx *c, size_t n, const float *x, uint16_t *y);
-/* y (n) = float(x) + b[i / hw % channels] (b NULL: no bias); x, y (N, channels, hw) */
-void wn_gpu_from_bf16(wn_gpu_ctx *c, size_t n, size_t hw, int channels, const uint16_t *x,
-                      const float *b, float *y);
-/* The same with the layout change: y (N, hw, channels) from x (N, channels, hw), and back (with
- * the bias b (channels) or NULL). */
-void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const float *x, uint16_t *y);
+/* y (n) = x + b[i / hw % channels] (b NULL: no bias) in y's type; x, y (N, channels, hw) */
+void wn_gpu_convert(wn_gpu_ctx *c, size_t n, size_t hw, int channels, const void *x, int x_lp,
+                    const float *b, void *y, int y_lp);
+/* The same with the layout change: y (N, hw, channels) bf16 from x (N, channels, hw), and back
+ * (with the bias b (channels) or NULL). */
+void wn_gpu_to_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const void *x, int x_lp,
+                         uint16_t *y);
 void wn_gpu_from_bf16_nhwc(wn_gpu_ctx *c, int n, int channels, int hw, const uint16_t *x,
-                           const float *b, float *y);
+                           const float *b, void *y, int y_lp);
+/* db (channels) = sum of dy (N, channels, hw) bf16 over N and hw (a bias gradient), in double */
+void wn_gpu_bias_grad_bf16(wn_gpu_ctx *c, int n, int channels, int hw, const uint16_t *dy,
+                           float *db);
 /* Bf16 buffer i (< WN_GPU_BF16_BUFS) with room for n values (contents lost on growth). */
 uint16_t *wn_gpu_bf16_buf(wn_gpu_ctx *c, int i, size_t n);
-/* Buffer i filled with the bf16 of x (n). */
-const uint16_t *wn_gpu_bf16_of(wn_gpu_ctx *c, int i, size_t n, const float *x);
+/* Buffer i filled with the bf16 of x (n); x itself when it is bf16 storage (x_lp). */
+const uint16_t *wn_gpu_bf16_of(wn_gpu_ctx *c, int i, size_t n, const void *x, int x_lp);
 
 /* ---- gpu_conv.c */
 void wn_gpu_conv_forward(void *ctx, const wn_conv_desc *d, const float *x, const float *w,

@@ -1,10 +1,12 @@
-/* gpu_elem.cu - fill, axpy, add, the sum of squares and the byte-to-float table lookup on the
- * GPU: grid-stride elementwise kernels, and for the sum of squares a fixed-shape two-pass
+/* gpu_elem.cu - fill, axpy, add, cast, the sum of squares and the byte-to-float table lookup on
+ * the GPU: grid-stride elementwise kernels (axpy and add on fp32 or bf16 storage, T,
+ * gpu_store.cuh; cast through gpu_bf16.cu's conversion), and for the sum of squares a fixed-shape two-pass
  * reduction in double (partials of SUMSQ_BLOCKS blocks, then one block), so its order of
  * additions depends on n only. The arithmetic is
  * written with round-to-nearest intrinsics (no fused multiply-add) so that every value is the
  * one the CPU backend computes (the CPU build does not contract either). */
 #include "gpu_ctx.h"
+#include "gpu_store.cuh"
 
 __global__ void k_fill(float *x, size_t n, float v) { // x (n)
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
@@ -12,17 +14,32 @@ __global__ void k_fill(float *x, size_t n, float v) { // x (n)
         x[i] = v;
 }
 
-__global__ void k_axpy(size_t n, float a, const float *x, float *y) { // x, y (n)
+template <typename T>
+__global__ void k_axpy(size_t n, float a, const T *x, T *y) { // x, y (n)
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
-        y[i] = __fadd_rn(y[i], __fmul_rn(a, x[i]));
+        wn_st(y, i, __fadd_rn(wn_ld(y, i), __fmul_rn(a, wn_ld(x, i))));
 }
 
 /* a, b, y (n); y may alias a or b */
-__global__ void k_add(size_t n, const float *a, const float *b, float *y) {
+template <typename T>
+__global__ void k_add(size_t n, const T *a, const T *b, T *y) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
-        y[i] = __fadd_rn(a[i], b[i]);
+        wn_st(y, i, __fadd_rn(wn_ld(a, i), wn_ld(b, i)));
+}
+
+template <typename T>
+static void axpy(wn_gpu_ctx *c, size_t n, float a, const void *x, void *y) {
+    k_axpy<T><<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, a, (const T *)x, (T *)y);
+    WN_LAUNCH_CHECK("axpy kernel");
+}
+
+template <typename T>
+static void add(wn_gpu_ctx *c, size_t n, const void *a, const void *b, void *y) {
+    k_add<T><<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, (const T *)a, (const T *)b,
+                                                                (T *)y);
+    WN_LAUNCH_CHECK("add kernel");
 }
 
 enum { SUMSQ_BLOCKS = 256 };
@@ -75,15 +92,29 @@ extern "C" void wn_gpu_fill(void *ctx, float *x, size_t n, float v) {
 extern "C" void wn_gpu_axpy(void *ctx, size_t n, float a, const float *x, float *y) {
     wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
     if (!n) return;
-    k_axpy<<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, a, x, y);
-    WN_LAUNCH_CHECK("axpy kernel");
+    if (wn_gpu_lp_of(c, "axpy", x, y, NULL, NULL))
+        axpy<uint16_t>(c, n, a, x, y);
+    else
+        axpy<float>(c, n, a, x, y);
 }
 
 extern "C" void wn_gpu_add(void *ctx, size_t n, const float *a, const float *b, float *y) {
     wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
     if (!n) return;
-    k_add<<<wn_gpu_grid(c, n), WN_GPU_BLOCK, 0, c->stream>>>(n, a, b, y);
-    WN_LAUNCH_CHECK("add kernel");
+    if (wn_gpu_lp_of(c, "add", a, b, y, NULL))
+        add<uint16_t>(c, n, a, b, y);
+    else
+        add<float>(c, n, a, b, y);
+}
+
+extern "C" void wn_gpu_cast(void *ctx, size_t n, const float *x, float *y) {
+    wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
+    const int xl = wn_gpu_is_lp(c, x), yl = wn_gpu_is_lp(c, y);
+    if (!n) return;
+    if (xl == yl) /* the same type: a copy */
+        wn_gpu_copy(c, y, x, n * (xl ? sizeof(uint16_t) : sizeof(float)));
+    else
+        wn_gpu_convert(c, n, 1, 1, x, xl, NULL, y, yl);
 }
 
 extern "C" double wn_gpu_sumsq(void *ctx, size_t n, const float *x) {

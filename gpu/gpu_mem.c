@@ -131,7 +131,61 @@ void *wn_gpu_alloc(void *ctx, size_t bytes) {
     return p;
 }
 
-void wn_gpu_free(void *ctx, void *p) { wn_gpu_raw_free(ctx, p); }
+void wn_gpu_free(void *ctx, void *p) {
+    wn_gpu_ctx *c = ctx;
+    for (int i = 0; i < c->n_lp; i++) /* a bf16 region ends with its memory */
+        if (c->lp[i].p == p) {
+            c->lp[i] = c->lp[--c->n_lp];
+            break;
+        }
+    wn_gpu_raw_free(c, p);
+}
+
+/* ---------------------------------------------------------------- bf16 activation storage */
+
+int wn_gpu_act_bf16(void *ctx) {
+    const wn_gpu_ctx *c = ctx;
+    return c->opts.bf16 && c->opts.bf16_store;
+}
+
+void *wn_gpu_alloc_bf16(void *ctx, size_t count) {
+    wn_gpu_ctx *c = ctx;
+    /* only where the ops compute in bf16 (an fp32 op would misread the values) */
+    if (!wn_gpu_act_bf16(c) || count > SIZE_MAX / sizeof(uint16_t)) return NULL;
+    void *p = wn_gpu_alloc(c, count * sizeof(uint16_t));
+    if (!p) return NULL;
+    if (c->n_lp == c->cap_lp) {
+        c->cap_lp = c->cap_lp ? 2 * c->cap_lp : 8;
+        c->lp = wn_xrealloc(c->lp, (size_t)c->cap_lp * sizeof *c->lp);
+    }
+    c->lp[c->n_lp].p = p;
+    c->lp[c->n_lp].bytes = count * sizeof(uint16_t);
+    c->n_lp++;
+    return p;
+}
+
+int wn_gpu_is_lp(const wn_gpu_ctx *c, const void *p) {
+    const char *q = p;
+    if (!q) return 0;
+    for (int i = 0; i < c->n_lp; i++)
+        if (q >= c->lp[i].p && q < c->lp[i].p + (c->lp[i].bytes ? c->lp[i].bytes : 1)) return 1;
+    return 0;
+}
+
+int wn_gpu_lp_of(const wn_gpu_ctx *c, const char *what, const void *a, const void *b,
+                 const void *d, const void *e) {
+    const void *p[4] = {a, b, d, e};
+    int lp = -1;
+    for (int i = 0; i < 4; i++) {
+        if (!p[i]) continue;
+        int t = wn_gpu_is_lp(c, p[i]);
+        if (lp >= 0 && t != lp)
+            WN_GPU_FAIL("%s: activation arguments of mixed storage (fp32 and bf16); the engine "
+                        "stores all of them alike", what);
+        lp = t;
+    }
+    return lp > 0;
+}
 
 /* Names a CUDA failure of upload/download in e. */
 static int mem_err(wn_err *e, cudaError_t s, const char *op, size_t bytes) {

@@ -9,10 +9,13 @@
  * with the CPU's loop order (bit-identical). Backward: own kernels. For max pooling the first
  * maximum of each window in row-major order is found (the CPU's tie rule: relu outputs tie
  * often), then each input cell gathers the gradients of the windows that chose it, in the CPU's
- * order, so dx is deterministic and equal to the CPU's bits; no atomics. */
+ * order, so dx is deterministic and equal to the CPU's bits; no atomics. With bf16 activation
+ * storage (T, gpu_store.cuh) the own kernels run on bf16 values (a maximum of bf16 values is
+ * exact; sums are fp32, rounded once when stored). */
 #include <assert.h>
 
 #include "gpu_ctx.h"
+#include "gpu_store.cuh"
 
 /* Window of output (oh, ow) clipped to the input: rows [h0, h1), columns [w0, w1). */
 struct pool_geom {
@@ -29,13 +32,14 @@ __device__ static void pool_window(const pool_geom &g, int oh, int ow, int *h0, 
 }
 
 /* Index in the plane of the window's first maximum, -1 when the window holds no input cell. */
-__device__ static int pool_argmax(const pool_geom &g, const float *xp, int oh, int ow) {
+template <typename T>
+__device__ static int pool_argmax(const pool_geom &g, const T *xp, int oh, int ow) {
     int h0, h1, w0, w1, best = -1;
     pool_window(g, oh, ow, &h0, &h1, &w0, &w1);
     float m = 0;
     for (int h = h0; h < h1; h++)
         for (int w = w0; w < w1; w++) {
-            float v = xp[h * g.w + w];
+            float v = wn_ld(xp, (size_t)(h * g.w + w));
             if (best < 0 || v > m) {
                 m = v;
                 best = h * g.w + w;
@@ -45,30 +49,30 @@ __device__ static int pool_argmax(const pool_geom &g, const float *xp, int oh, i
 }
 
 /* x (planes, H, W) -> y (planes, OH, OW); total = planes*OH*OW */
-template <typename I>
-__global__ void k_pool_fwd(I total, pool_geom g, int avg, float inv, const float *x, float *y) {
+template <typename I, typename T>
+__global__ void k_pool_fwd(I total, pool_geom g, int avg, float inv, const T *x, T *y) {
     const I osz = (I)g.oh * g.ow, isz = (I)g.h * g.w;
     for (I o = blockIdx.x * (I)blockDim.x + threadIdx.x; o < total; o += (I)gridDim.x * blockDim.x) {
         I p = o / osz, r = o - p * osz;
         int oh = (int)(r / g.ow), ow = (int)(r - (I)oh * g.ow);
-        const float *xp = x + p * isz; // (H, W)
+        const T *xp = x + p * isz; // (H, W)
         if (!avg) {
             int i = pool_argmax(g, xp, oh, ow);
-            y[o] = i < 0 ? 0.0f : xp[i];
+            wn_st(y, o, i < 0 ? 0.0f : wn_ld(xp, (size_t)i));
         } else {
             int h0, h1, w0, w1;
             pool_window(g, oh, ow, &h0, &h1, &w0, &w1);
             float s = 0;
             for (int h = h0; h < h1; h++)
-                for (int w = w0; w < w1; w++) s = __fadd_rn(s, xp[h * g.w + w]);
-            y[o] = __fmul_rn(s, inv);
+                for (int w = w0; w < w1; w++) s = __fadd_rn(s, wn_ld(xp, (size_t)(h * g.w + w)));
+            wn_st(y, o, __fmul_rn(s, inv));
         }
     }
 }
 
 /* arg (planes, OH, OW): each window's first maximum (index in the plane) or -1 */
-template <typename I>
-__global__ void k_pool_argmax(I total, pool_geom g, const float *x, int *arg) {
+template <typename I, typename T>
+__global__ void k_pool_argmax(I total, pool_geom g, const T *x, int *arg) {
     const I osz = (I)g.oh * g.ow, isz = (I)g.h * g.w;
     for (I o = blockIdx.x * (I)blockDim.x + threadIdx.x; o < total; o += (I)gridDim.x * blockDim.x) {
         I p = o / osz, r = o - p * osz;
@@ -79,9 +83,9 @@ __global__ void k_pool_argmax(I total, pool_geom g, const float *x, int *arg) {
 
 /* dx (planes, H, W) = sum over the windows holding each cell, in row-major window order, of
  * dy (max: where arg chose the cell; avg: dy * inv); total = planes*H*W */
-template <typename I>
-__global__ void k_pool_bwd(I total, pool_geom g, int avg, float inv, const int *arg,
-                           const float *dy, float *dx) {
+template <typename I, typename T>
+__global__ void k_pool_bwd(I total, pool_geom g, int avg, float inv, const int *arg, const T *dy,
+                           T *dx) {
     const I osz = (I)g.oh * g.ow, isz = (I)g.h * g.w;
     for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x) {
         I p = i / isz, r = i - p * isz;
@@ -96,11 +100,11 @@ __global__ void k_pool_bwd(I total, pool_geom g, int avg, float inv, const int *
             for (int ow = ow0; ow <= ow1; ow++) {
                 I o = base + (I)oh * g.ow + ow;
                 if (avg)
-                    acc = __fadd_rn(acc, __fmul_rn(dy[o], inv));
+                    acc = __fadd_rn(acc, __fmul_rn(wn_ld(dy, o), inv));
                 else if (arg[o] == (int)r)
-                    acc = __fadd_rn(acc, dy[o]);
+                    acc = __fadd_rn(acc, wn_ld(dy, o));
             }
-        dx[i] = acc;
+        wn_st(dx, i, acc);
     }
 }
 
@@ -130,6 +134,20 @@ static int pool_forward_cudnn(wn_gpu_ctx *c, const wn_pool_desc *d, const float 
     return 0;
 }
 
+template <typename T>
+static void pool_forward_own(wn_gpu_ctx *c, const wn_pool_desc *d, size_t total, const void *x,
+                             void *y) {
+    const float inv = 1.0f / (float)(d->kh * d->kw);
+    int avg = d->mode == WN_POOL_AVG;
+    if (total <= 0xFFFFFFFFull && (size_t)d->n * d->c * d->h * d->w <= 0xFFFFFFFFull)
+        k_pool_fwd<unsigned, T><<<wn_gpu_grid(c, total), WN_GPU_BLOCK, 0, c->stream>>>(
+            (unsigned)total, geom(d), avg, inv, (const T *)x, (T *)y);
+    else
+        k_pool_fwd<size_t, T><<<wn_gpu_grid(c, total), WN_GPU_BLOCK, 0, c->stream>>>(
+            total, geom(d), avg, inv, (const T *)x, (T *)y);
+    WN_LAUNCH_CHECK("pooling forward kernel");
+}
+
 extern "C" void wn_gpu_pool_forward(void *ctx, const wn_pool_desc *d, const float *x, float *y) {
     wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
     assert(d->mode == WN_POOL_MAX || d->mode == WN_POOL_AVG);
@@ -137,43 +155,50 @@ extern "C" void wn_gpu_pool_forward(void *ctx, const wn_pool_desc *d, const floa
     assert(d->ow == (d->w + 2 * d->pw - d->kw) / d->sw + 1);
     const size_t total = (size_t)d->n * d->c * d->oh * d->ow;
     if (!total) return;
+    if (wn_gpu_lp_of(c, "pooling forward", x, y, NULL, NULL)) {
+        pool_forward_own<uint16_t>(c, d, total, x, y);
+        return;
+    }
     int empty_windows = d->mode == WN_POOL_MAX && (2 * d->ph > d->kh || 2 * d->pw > d->kw);
     if (c->opts.pool_cudnn && !empty_windows && pool_forward_cudnn(c, d, x, y) == 0) return;
-    const float inv = 1.0f / (float)(d->kh * d->kw);
-    int avg = d->mode == WN_POOL_AVG;
-    if (total <= 0xFFFFFFFFull && (size_t)d->n * d->c * d->h * d->w <= 0xFFFFFFFFull)
-        k_pool_fwd<unsigned><<<wn_gpu_grid(c, total), WN_GPU_BLOCK, 0, c->stream>>>(
-            (unsigned)total, geom(d), avg, inv, x, y);
-    else
-        k_pool_fwd<size_t><<<wn_gpu_grid(c, total), WN_GPU_BLOCK, 0, c->stream>>>(
-            total, geom(d), avg, inv, x, y);
-    WN_LAUNCH_CHECK("pooling forward kernel");
+    pool_forward_own<float>(c, d, total, x, y);
 }
 
-extern "C" void wn_gpu_pool_backward(void *ctx, const wn_pool_desc *d, const float *x,
-                                     const float *y, const float *dy, float *dx) {
-    wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
-    (void)y; /* max positions are recomputed from x, as on the CPU */
+template <typename T>
+static void pool_backward(wn_gpu_ctx *c, const wn_pool_desc *d, const void *xv, const void *dyv,
+                          void *dxv) {
+    const T *x = (const T *)xv, *dy = (const T *)dyv;
+    T *dx = (T *)dxv;
     const size_t out = (size_t)d->n * d->c * d->oh * d->ow, in = (size_t)d->n * d->c * d->h * d->w;
-    if (!in) return;
     const float inv = 1.0f / (float)(d->kh * d->kw);
     const int avg = d->mode == WN_POOL_AVG, narrow = out <= 0xFFFFFFFFull && in <= 0xFFFFFFFFull;
     int *arg = NULL; // (N, C, OH, OW)
     if (!avg && out) {
         arg = (int *)wn_gpu_buf_reserve(c, &c->scratch, out * sizeof(int), "max pooling scratch");
         if (narrow)
-            k_pool_argmax<unsigned><<<wn_gpu_grid(c, out), WN_GPU_BLOCK, 0, c->stream>>>(
+            k_pool_argmax<unsigned, T><<<wn_gpu_grid(c, out), WN_GPU_BLOCK, 0, c->stream>>>(
                 (unsigned)out, geom(d), x, arg);
         else
-            k_pool_argmax<size_t><<<wn_gpu_grid(c, out), WN_GPU_BLOCK, 0, c->stream>>>(
+            k_pool_argmax<size_t, T><<<wn_gpu_grid(c, out), WN_GPU_BLOCK, 0, c->stream>>>(
                 out, geom(d), x, arg);
         WN_LAUNCH_CHECK("max pooling argmax kernel");
     }
     if (narrow)
-        k_pool_bwd<unsigned><<<wn_gpu_grid(c, in), WN_GPU_BLOCK, 0, c->stream>>>(
+        k_pool_bwd<unsigned, T><<<wn_gpu_grid(c, in), WN_GPU_BLOCK, 0, c->stream>>>(
             (unsigned)in, geom(d), avg, inv, arg, dy, dx);
     else
-        k_pool_bwd<size_t><<<wn_gpu_grid(c, in), WN_GPU_BLOCK, 0, c->stream>>>(
+        k_pool_bwd<size_t, T><<<wn_gpu_grid(c, in), WN_GPU_BLOCK, 0, c->stream>>>(
             in, geom(d), avg, inv, arg, dy, dx);
     WN_LAUNCH_CHECK("pooling backward kernel");
+}
+
+extern "C" void wn_gpu_pool_backward(void *ctx, const wn_pool_desc *d, const float *x,
+                                     const float *y, const float *dy, float *dx) {
+    wn_gpu_ctx *c = (wn_gpu_ctx *)ctx;
+    /* max positions are recomputed from x, as on the CPU; y only has its type checked */
+    if ((size_t)d->n * d->c * d->h * d->w == 0) return;
+    if (wn_gpu_lp_of(c, "pooling backward", x, y, dy, dx))
+        pool_backward<uint16_t>(c, d, x, dy, dx);
+    else
+        pool_backward<float>(c, d, x, dy, dx);
 }

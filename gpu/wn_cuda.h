@@ -17,6 +17,10 @@ typedef struct wn_cuda_opts {
                              products round their fp32 inputs to bf16 and run on bf16 tensor
                              cores with fp32 accumulation; their outputs, the weights (the fp32
                              master copy), every other op and the loss stay fp32 [0] */
+    int bf16_store;       /* with bf16: the network's activations and their gradients are
+                             stored in bf16 between layers (alloc_bf16; act_bf16 says 1), as
+                             PyTorch's autocast keeps them, halving their memory and traffic;
+                             0: fp32 storage, each bf16 op rounding copies of its inputs [1] */
     int nhwc;             /* with bf16: the convolutions' bf16 copies are NHWC (the layout of
                              cuDNN's tensor-core kernels and of PyTorch's channels_last), made
                              by conversions that also transpose; 0: NCHW [1] */
@@ -61,6 +65,7 @@ typedef struct wn_cuda_stats {
     int conv_algos;           /* cached convolution algorithm choices */
     int tf32;                 /* the context's opts.tf32: convolutions may use TF32 */
     int bf16;                 /* the context's opts.bf16: bf16 convolutions and dense products */
+    int bf16_store;           /* activations stored in bf16 (opts.bf16 && opts.bf16_store) */
     int cudnn_version, cublas_version, runtime_version, driver_version;
 } wn_cuda_stats;
 

@@ -158,6 +158,22 @@ typedef struct wn_backend_ops {
      * then their host buffers may be reused or freed, and every op (and download) queued after
      * the fence sees the data. Returns a status (a failed copy). sync implies a fence. */
     int (*upload_fence)(void *ctx, wn_err *e);
+
+    /* ---- bf16 activation storage (the CUDA backend with bf16 math) ----
+     * act_bf16: 1 when this context stores the network's activations in bf16, 0 when in fp32
+     * (always 0 on the CPU, whose alloc_bf16 returns NULL and whose cast copies). alloc_bf16: zero-filled backend memory for count bf16 values (2 bytes
+     * each, passed around as float * like any backend memory), NULL on exhaustion and whenever
+     * act_bf16 is 0; free releases it. The ops recognise it by address: an ACTIVATION argument (the x, y, dy and dx of
+     * conv, pool, dense, act, dropout and batchnorm; a, b, y of add; x, y of axpy) may point
+     * into it, and the op then reads and writes bf16 values there (round to nearest even; the
+     * arithmetic stays fp32). All activation arguments of one call are of one type; weights,
+     * their gradients, masks and statistics are always fp32. Pointer arithmetic into bf16
+     * memory is in 2-byte elements, and copy takes its bytes.
+     * cast: y (n) = x (n), each in the type of its memory (exact widening, or rounding to
+     * nearest even into bf16; a plain copy between two fp32 buffers). */
+    int (*act_bf16)(void *ctx);
+    void *(*alloc_bf16)(void *ctx, size_t count);
+    void (*cast)(void *ctx, size_t n, const float *x, float *y);
 } wn_backend_ops;
 
 typedef struct wn_backend {
@@ -185,7 +201,8 @@ int wn_backend_create_math(int device, int threads, int quiet, int math, wn_back
                            wn_err *e);
 void wn_backend_free(wn_backend *b);
 /* One line naming the backend for people: "cpu", or "cuda: NAME (sm_XY), MATH" with MATH
- * "TF32 convolutions", "strict fp32" or "bf16 mixed precision". */
+ * "TF32 convolutions", "strict fp32" or "bf16 mixed precision" (then ", activations stored in
+ * bf16" when it stores them so). */
 void wn_backend_describe(const wn_backend *b, char *out, size_t n);
 
 /* The CPU backend directly (tests use it as the reference). */

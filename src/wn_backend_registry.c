@@ -50,8 +50,9 @@ void wn_backend_describe(const wn_backend *b, char *out, size_t n) {
     wn_cuda_stats s;
     wn_err e = {0};
     if (b && b->ops && !strcmp(b->ops->name, "cuda") && wn_cuda_stats_get(b, &s, &e) == WN_OK)
-        snprintf(out, n, "cuda: %s (sm_%d%d), %s", s.device_name, s.cc_major, s.cc_minor,
-                 s.bf16 ? "bf16 mixed precision" : s.tf32 ? "TF32 convolutions" : "strict fp32");
+        snprintf(out, n, "cuda: %s (sm_%d%d), %s%s", s.device_name, s.cc_major, s.cc_minor,
+                 s.bf16 ? "bf16 mixed precision" : s.tf32 ? "TF32 convolutions" : "strict fp32",
+                 s.bf16_store ? ", activations stored in bf16" : "");
 #endif
 }
 

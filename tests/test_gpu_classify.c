@@ -147,8 +147,12 @@ int main(void) {
         CHECK(wn_cuda_stats_get(&gpu, &st, &e) == WN_OK);
         CHECK_MSG(st.tf32 == (math != WN_MATH_STRICT), "math %d: the context's tf32 is %d", math, st.tf32);
         CHECK_MSG(st.bf16 == (math == WN_MATH_BF16), "math %d: the context's bf16 is %d", math, st.bf16);
+        CHECK_MSG(st.bf16_store == (math == WN_MATH_BF16), "math %d: bf16 activation storage %d",
+                  math, st.bf16_store);
+        CHECK_MSG(gpu.ops->act_bf16(gpu.ctx) == st.bf16_store, "math %d: act_bf16 says %d", math,
+                  gpu.ops->act_bf16(gpu.ctx));
         char what[320];
-        const char *want = math == WN_MATH_BF16   ? "bf16 mixed precision"
+        const char *want = math == WN_MATH_BF16   ? "bf16 mixed precision, activations stored in bf16"
                            : math == WN_MATH_FAST ? "TF32 convolutions"
                                                   : "strict fp32";
         wn_backend_describe(&gpu, what, sizeof what);

@@ -86,6 +86,22 @@ static int cpu_upload_fence(void *ctx, wn_err *e) {
     return WN_OK;
 }
 
+/* Activations are fp32 on the CPU: no bf16 storage, and a cast is a copy. */
+static int cpu_act_bf16(void *ctx) {
+    (void)ctx;
+    return 0;
+}
+
+static void *cpu_alloc_bf16(void *ctx, size_t count) {
+    (void)ctx;
+    (void)count;
+    return NULL;
+}
+
+static void cpu_cast(void *ctx, size_t n, const float *x, float *y) {
+    cpu_copy(ctx, y, x, n * sizeof(float));
+}
+
 static const wn_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -122,6 +138,9 @@ static const wn_backend_ops cpu_ops = {
     .host_free = cpu_host_free,
     .upload_async = cpu_upload_async,
     .upload_fence = cpu_upload_fence,
+    .act_bf16 = cpu_act_bf16,
+    .alloc_bf16 = cpu_alloc_bf16,
+    .cast = cpu_cast,
 };
 
 /* Cores this process may run on (its affinity mask, e.g. under Slurm or mpirun pinning), else
