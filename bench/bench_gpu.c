@@ -17,7 +17,8 @@
  * in the PyTorch script. Prints one line per figure and writes them as JSON (--json FILE) with
  * torch_speed.py's keys. Usage: bench_gpu [--json F] [--root DIR] [--only LIST] [--strict]
  *   [--precision fp32|bf16|both (both)] [--nchw (bf16 convolutions on NCHW copies; key suffix
- *   /nchw)]
+ *   /nchw)] [--fp32-storage (bf16 products on fp32 activations between layers, the layout
+ *   before bf16 storage; key suffix /f32store)]
  *   [--iters N] [--nondeterministic] [--heuristic] [--cpu]; LIST is a comma list of resnet18, alexnet, small. Exit 1 without a GPU
  *   (--cpu: everything on the CPU backend, to check the benchmark itself). */
 #include <getopt.h>
@@ -42,6 +43,7 @@ typedef struct bench {
     int strict, iters, cpu, nondet, heuristic; /* cpu: run everything on the CPU backend (to check the benchmark) */
     int bf16;      /* the precision of the current figures (gpu_backend) */
     int nchw;      /* bf16 convolutions on NCHW copies instead of NHWC (opts.nhwc = 0) */
+    int f32store;  /* bf16 with fp32 activation storage (opts.bf16_store = 0) */
     int precs;     /* bit 0: fp32 figures, bit 1: bf16 figures */
     result res[64];
     int n_res;
@@ -180,6 +182,7 @@ static wn_backend gpu_backend(const bench *b) {
     o.tf32 = !b->strict;
     o.bf16 = b->bf16;
     o.nhwc = !b->nchw;
+    o.bf16_store = !b->f32store;
     o.deterministic = !b->nondet;
     o.find = !b->heuristic; /* timed algorithms, like torch_speed.py's cudnn.benchmark = True */
     o.verbose = getenv("WN_BENCH_VERBOSE") != NULL;
@@ -191,9 +194,10 @@ static void bench_big(bench *b, const char *name, const char *ini) {
     char path[4096], key[96];
     snprintf(path, sizeof path, "%s/%s", b->root, ini);
     char prec[32];
-    snprintf(prec, sizeof prec, "%s%s%s%s",
+    snprintf(prec, sizeof prec, "%s%s%s%s%s",
              b->cpu ? "cpu" : b->bf16 ? "bf16" : b->strict ? "fp32strict" : "fp32",
-             b->bf16 && b->nchw ? "/nchw" : "", b->nondet ? "/nondet" : "",
+             b->bf16 && b->nchw ? "/nchw" : "", b->bf16 && b->f32store ? "/f32store" : "",
+             b->nondet ? "/nondet" : "",
              b->heuristic ? "/heuristic" : "");
     for (int train = 1; train >= 0; train--) {
         wn_backend be = gpu_backend(b); /* a fresh backend per figure: its own memory peak */
@@ -257,6 +261,7 @@ int main(int argc, char **argv) {
                                          {"strict", no_argument, 0, 's'},
                                          {"precision", required_argument, 0, 'p'},
                                          {"nchw", no_argument, 0, 'w'},
+                                         {"fp32-storage", no_argument, 0, 'f'},
                                          {"cpu", no_argument, 0, 'c'},
                                          {"nondeterministic", no_argument, 0, 'n'},
                                          {"heuristic", no_argument, 0, 'e'},
@@ -271,6 +276,7 @@ int main(int argc, char **argv) {
         case 'i': b.iters = atoi(optarg) > 0 ? atoi(optarg) : 20; break;
         case 's': b.strict = 1; break;
         case 'w': b.nchw = 1; break;
+        case 'f': b.f32store = 1; break;
         case 'p':
             b.precs = !strcmp(optarg, "fp32") ? 1 : !strcmp(optarg, "bf16") ? 2
                     : !strcmp(optarg, "both") ? 3 : 0;
@@ -286,7 +292,7 @@ int main(int argc, char **argv) {
             printf("usage: bench_gpu [--json FILE (none)] [--root DIR (.)] [--only "
                    "resnet18,alexnet,small] [--iters N (20)] [--strict (TF32 off)] [--precision "
                    "fp32|bf16|both (both; the small net: fp32)] [--nchw (bf16 convolutions on NCHW "
-                   "copies)] [--nondeterministic "
+                   "copies)] [--fp32-storage (bf16 products on fp32 activations)] [--nondeterministic "
                    "(allow cuDNN's non-deterministic algorithms, like PyTorch)] [--heuristic "
                    "(cuDNN's heuristic choice, weldnet's default, instead of timing)] [--cpu (check the "
                    "benchmark on the CPU backend)]\n");

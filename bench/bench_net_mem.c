@@ -6,7 +6,9 @@
  * batch, up to a 64-byte rounding per layer), so even ResNet-18 at batch 256 costs nothing.
  *
  *   bench_net_mem [--batch N] NET.ini...     (default batch 256)
- * Weights, their gradients and optimizer moments come on top (printed too). */
+ * Weights, their gradients and optimizer moments come on top (printed too). Also the same
+ * layout in bf16 storage (the CUDA backend's --precision bf16: 2 bytes per value, plus the bf16
+ * copy of the input and the fp32 logits; per-layer rounding aside). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,11 @@ static int one(const char *path, int batch) {
            own * gb, grads * gb, scratch * gb, (own + grads + scratch) * gb);
     printf("  one buffer per output and gradient, and the scratch: %.2f GB (%.2fx)\n",
            (2 * all + largest) * gb, (2 * all + largest) / (own + grads + scratch));
+    double in = (double)net.def.in_c * net.def.in_h * net.def.in_w, lg = 2.0 * batch / 1e9;
+    printf("  in bf16 storage (--precision bf16 on the GPU): activations %.2f GB (with the input "
+           "copy), gradients %.2f GB, scratch %.2f GB, logits %.3f GB, total %.2f GB\n",
+           (own + in) * lg, grads * lg, scratch * lg, net.n_classes * gb,
+           (own + in + grads + scratch) * lg + net.n_classes * gb);
     printf("  weights %.1f MB, with gradients and Adam moments %.1f MB\n", net.n_params * 4.0 / 1e6,
            net.n_params * 16.0 / 1e6);
     wn_net_free(&net);

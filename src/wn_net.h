@@ -114,6 +114,13 @@ typedef struct wn_net {
     float *scratch;          /* (scratch_n) inside grad_mem, after the gradients: backward ops
                                 write here when a dy already holds another consumer's part */
     size_t scratch_n;        /* batch * largest output with two or more consumers (0: none) */
+    /* bf16 activation storage (the backend's act_bf16, decided when the buffers are made): every
+     * layer's y and dy and the scratch are bf16 (2-byte elements, see wn_backend.h), the
+     * network input is cast into in_lp before the first layer, and the last layer's output is
+     * cast into the fp32 logits that wn_net_forward returns; dlogits is cast into the last dy */
+    int lp;                  /* 1: bf16 storage; 0: fp32 (every CPU run) */
+    float *in_lp;            /* (N, in_c, in_h, in_w) bf16, inside act_mem; NULL without lp */
+    float *logits;           /* (N, n_classes) fp32, own allocation; NULL without lp */
 } wn_net;
 
 /* Resolves layers (names, inputs, shapes, parameter counts) and allocates params/grads/state on

@@ -11,7 +11,8 @@
  * final parameters and batchnorm running statistics within 2e-2 of the CPU's, relative to their
  * rms; with TF32 convolutions (PyTorch's default) 5e-3, 5e-2 and 5e-2; with bf16 mixed
  * precision (bf16 convolutions and dense products, fp32 weights and loss) 1e-2, 5e-2 and 5e-2
- * (measured on the host-emulated GPU: at most 5.5e-3 and 7e-3). Why not tighter later on: two
+ * (measured on the host-emulated GPU: at most 5.5e-3 and 7e-3), both with the activations
+ * stored in bf16 between layers (the default, net->lp) and stored in fp32 (bf16_store 0). Why not tighter later on: two
  * correct implementations that round differently drift apart once a near-tie flips (a max
  * pooling argmax, a ReLU sign), and Adam turns rounding noise in near-zero gradients into steps
  * of size lr; on the host-emulated GPU the curves agree to 1e-8 for 6 steps and then drift to
@@ -96,6 +97,8 @@ typedef struct run {
 
 /* sharpness-aware minimisation radius of the runs set up next (0: plain steps) */
 static double SAM_RHO = 0;
+/* the GPU network's activation storage the runs set up next must get: 1 bf16, 0 fp32 */
+static int EXPECT_LP = 0;
 
 static int run_setup(run *r, wn_backend *be, const char *ini, wn_err *e) {
     memset(r, 0, sizeof *r);
@@ -190,6 +193,9 @@ static void train_compare(const char *name, const char *ini, int adam, float lr,
     int ok_g = ok_c && run_setup(&rg, gpu, ini, &e) == WN_OK;
     CHECK_MSG(ok_g, "%s gpu setup: %s", name, e.msg);
     if (!ok_c || !ok_g) return;
+    CHECK_MSG(rg.net.lp == EXPECT_LP && rc.net.lp == 0,
+              "%s [%s]: GPU activation storage %s, expected %s (CPU: %s)", name, mode,
+              rg.net.lp ? "bf16" : "fp32", EXPECT_LP ? "bf16" : "fp32", rc.net.lp ? "bf16" : "fp32");
     float *xh = malloc((size_t)BATCH * IMG * IMG * sizeof(float));
     int32_t yh[BATCH];
     printf("%s (%s, %zu parameters, %s): step, loss cpu, loss gpu, relative difference\n", name,
@@ -288,10 +294,17 @@ int main(void) {
     train_compare("tiny", NET_TINY, 1, 3e-3f, STEPS, &cpu, &gpu, 5e-3, 5e-2, 5e-2, "tf32");
     train_compare("all layer types", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 5e-3, 5e-2, 5e-2, "tf32");
     wn_backend_free(&gpu);
-    o.bf16 = 1;
+    o.bf16 = 1; /* activations stored in bf16 (o.bf16_store, the default) */
+    EXPECT_LP = 1;
     CHECK(wn_cuda_backend_create_opts(&o, &gpu, &e) == WN_OK);
     train_compare("tiny", NET_TINY, 1, 3e-3f, STEPS, &cpu, &gpu, 1e-2, 5e-2, 5e-2, "bf16");
     train_compare("all layer types", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 1e-2, 5e-2, 5e-2, "bf16");
+    wn_backend_free(&gpu);
+    o.bf16_store = 0; /* bf16 products on fp32 activations */
+    EXPECT_LP = 0;
+    CHECK(wn_cuda_backend_create_opts(&o, &gpu, &e) == WN_OK);
+    train_compare("all layer types", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 1e-2, 5e-2, 5e-2,
+                  "bf16, fp32 storage");
     wn_backend_free(&gpu);
     /* the registry picks the GPU when asked for cuda */
     CHECK(wn_backend_create(WN_DEVICE_CUDA, 1, 1, &gpu, &e) == WN_OK);

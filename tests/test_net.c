@@ -597,6 +597,102 @@ static void test_reserve(wn_backend *be) {
     wn_net_free(&net);
 }
 
+/* ---- the bf16 storage layout, on the CPU: a copy of the CPU table whose act_bf16 says 1 and
+ * whose alloc_bf16 records its blocks (2 bytes a value). Only wn_net_reserve runs on it (the CPU
+ * ops compute in fp32 and must not see such buffers). */
+static wn_backend_ops lp_ops;
+static const wn_backend_ops *lp_base;
+static struct {
+    const char *p;
+    size_t bytes;
+} lp_blocks[8];
+static int n_lp_blocks;
+
+static int lp_act_bf16(void *ctx) {
+    (void)ctx;
+    return 1;
+}
+
+static void *lp_alloc_bf16(void *ctx, size_t count) {
+    void *p = lp_base->alloc(ctx, count * 2);
+    if (p && n_lp_blocks < 8) {
+        lp_blocks[n_lp_blocks].p = p;
+        lp_blocks[n_lp_blocks++].bytes = count * 2;
+    }
+    return p;
+}
+
+/* 1 when [p, p + bytes) lies inside one recorded bf16 block, 64-byte aligned from its start. */
+static int in_lp_block(const void *p, size_t bytes) {
+    const char *q = p;
+    for (int i = 0; i < n_lp_blocks; i++)
+        if (q >= lp_blocks[i].p && q + bytes <= lp_blocks[i].p + lp_blocks[i].bytes)
+            return (size_t)(q - lp_blocks[i].p) % 64 == 0;
+    return 0;
+}
+
+static void test_reserve_bf16(wn_backend *cpu) {
+    lp_base = cpu->ops;
+    lp_ops = *cpu->ops;
+    lp_ops.act_bf16 = lp_act_bf16;
+    lp_ops.alloc_bf16 = lp_alloc_bf16;
+    wn_backend be = {&lp_ops, cpu->ctx};
+    wn_err e = {0};
+    const int n = 5; /* odd, so that slices need rounding */
+    for (int k = 0; k < 2; k++) {
+        wn_net net;
+        n_lp_blocks = 0;
+        if (k == 0 ? make_net(&be, net_residual, 0, 3, &net)
+                   : make_net(&be, repo_path("samples/nets/resnet18.ini"), 1, 10, &net))
+            return;
+        const char *what = k == 0 ? "residual net" : "resnet18.ini";
+        CHECK_MSG(wn_net_reserve(&net, n, 1, &e) == WN_OK, "%s: %s", what, e.msg);
+        CHECK_MSG(net.lp == 1 && n_lp_blocks == 2, "%s: bf16 storage (%d blocks)", what, n_lp_blocks);
+        CHECK_MSG(net.logits != NULL && !in_lp_block(net.logits, 4), "%s: own fp32 logits", what);
+        size_t in_n = (size_t)n * net.def.in_c * net.def.in_h * net.def.in_w;
+        CHECK_MSG(in_lp_block(net.in_lp, 2 * in_n), "%s: the input copy in the bf16 block", what);
+        int bad_y = 0, bad_dy = 0, overlap = 0, shared = 0;
+        for (int i = 0; i < net.n_layers; i++) {
+            const wn_layer *L = &net.layers[i];
+            size_t bytes = 2 * (size_t)n * wn_shape_sample(L->out);
+            if (L->inplace) {
+                shared += L->y == net.layers[L->in].y && L->dy == net.layers[L->in].dy;
+                continue;
+            }
+            bad_y += !in_lp_block(L->y, bytes);
+            bad_dy += !in_lp_block(L->dy, bytes);
+            /* outputs never share memory: neither with each other nor with the input copy */
+            const char *a = (const char *)L->y, *ie = (const char *)net.in_lp;
+            overlap += a < ie + 2 * in_n && ie < a + bytes;
+            for (int j = 0; j < i; j++) {
+                const wn_layer *M = &net.layers[j];
+                if (M->inplace) continue;
+                const char *b = (const char *)M->y;
+                size_t mb = 2 * (size_t)n * wn_shape_sample(M->out);
+                overlap += a < b + mb && b < a + bytes;
+            }
+        }
+        int n_inplace = 0;
+        for (int i = 0; i < net.n_layers; i++) n_inplace += net.layers[i].inplace;
+        CHECK_MSG(bad_y == 0 && bad_dy == 0, "%s: %d outputs and %d gradients outside their bf16 "
+                  "block or off a 64-byte boundary", what, bad_y, bad_dy);
+        CHECK_MSG(overlap == 0, "%s: %d overlapping outputs", what, overlap);
+        CHECK_MSG(shared == n_inplace && n_inplace > 0, "%s: %d of %d in-place layers share their "
+                  "input's buffers", what, shared, n_inplace);
+        CHECK_MSG(net.scratch_n == 0 || in_lp_block(net.scratch, 2 * net.scratch_n),
+                  "%s: the scratch inside the gradient block", what);
+        /* the same net on the plain CPU backend: fp32, nothing extra */
+        wn_net plain;
+        if (!make_net(cpu, k == 0 ? net_residual : repo_path("samples/nets/resnet18.ini"), k, k ? 10 : 3,
+                      &plain)) {
+            CHECK(wn_net_reserve(&plain, n, 1, &e) == WN_OK);
+            CHECK(plain.lp == 0 && plain.logits == NULL && plain.in_lp == NULL);
+            wn_net_free(&plain);
+        }
+        wn_net_free(&net);
+    }
+}
+
 /* The gradient buffers after a training reserve of batch n: layer a's dy is needed from the
  * backward of its last consumer down to its own, i.e. for the layer indices [a, last(a)], with
  * the consumers counted here from the layer list (in, and other of an add). Two layers whose
@@ -983,6 +1079,7 @@ int main(void) {
     test_frozen(&be);
     test_determinism(&be);
     test_reserve(&be);
+    test_reserve_bf16(&be);
     test_inplace_rules(&be);
     test_fold(&be);
     test_thread_independence();

@@ -3,7 +3,9 @@
  * several later layers (a residual connection) gets the sum: the first consumer writes its dy,
  * later ones write into the scratch buffer, which is then added (backward ops overwrite).
  * Gradients are only computed where needed: not for the network input, not for frozen layers'
- * parameters, and not for layers with no trainable parameter before them. */
+ * parameters, and not for layers with no trainable parameter before them. With bf16
+ * activation storage (net->lp) dlogits is cast into the last layer's bf16 dy, and the layers
+ * that read the network input read the forward pass's bf16 copy of it. */
 #include <assert.h>
 #include <stdlib.h>
 
@@ -26,7 +28,7 @@ static void contribute(wn_net *net, int j, unsigned char *written, size_t count,
     if (written[j])
         ops->axpy(net->be->ctx, count, 1.0f, g, dy);
     else
-        ops->copy(net->be->ctx, dy, g, count * sizeof(float));
+        ops->copy(net->be->ctx, dy, g, count * (net->lp ? 2 : sizeof(float)));
     written[j] = 1;
 }
 
@@ -71,7 +73,7 @@ static void layer_backward(wn_net *net, int i, int n, const float *x, float *dx)
         if (L->def.rate > 0)
             ops->dropout_backward(ctx, count, L->aux, L->dy, dx);
         else
-            ops->copy(ctx, dx, L->dy, count * sizeof(float));
+            ops->copy(ctx, dx, L->dy, count * (net->lp ? 2 : sizeof(float)));
         break;
     case WN_LAYER_BATCHNORM: {
         int c = L->out.c, hw = L->out.h * L->out.w;
@@ -89,7 +91,13 @@ void wn_net_backward(wn_net *net, int n, const float *x, const float *dlogits) {
     int nl = net->n_layers, last = nl - 1;
     unsigned char *need = wn_xcalloc((size_t)nl, 1), *written = wn_xcalloc((size_t)nl, 1);
     needed(net, need);
-    if (need[last]) contribute(net, last, written, (size_t)n * net->n_classes, dlogits);
+    if (net->lp) x = net->in_lp; /* (N, in) bf16, cast by the forward pass */
+    if (need[last] && net->lp) { /* dlogits (N, K) fp32 -> the last dy, bf16 */
+        net->be->ops->cast(net->be->ctx, (size_t)n * net->n_classes, dlogits, net->layers[last].dy);
+        written[last] = 1;
+    } else if (need[last]) {
+        contribute(net, last, written, (size_t)n * net->n_classes, dlogits);
+    }
     for (int i = last; i >= 0; i--) {
         wn_layer *L = &net->layers[i];
         if (!need[i] || !written[i]) continue;

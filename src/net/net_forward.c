@@ -1,7 +1,8 @@
 /* net_forward.c - the forward pass: every layer in file order on the backend ops, in training
  * mode (batchnorm batch statistics, dropout with a per-layer seed) or evaluation mode
  * (batchnorm running statistics, dropout as identity; a batchnorm folded into its convolution
- * for inference, net_fold.c, computes nothing). */
+ * for inference, net_fold.c, computes nothing). With bf16 activation storage (net->lp) the
+ * input is cast to bf16 first and the logits back to fp32 last. */
 #include <assert.h>
 
 #include "net_internal.h"
@@ -20,6 +21,11 @@ const float *wn_net_forward(wn_net *net, int n, const float *x, int training, ui
     assert(!training || net->training_buffers);
     const wn_backend_ops *ops = net->be->ops;
     void *ctx = net->be->ctx;
+    const size_t esize = net->lp ? 2 : sizeof(float);
+    if (net->lp) { /* x (N, in) fp32 -> in_lp bf16 */
+        ops->cast(ctx, (size_t)n * net->def.in_c * net->def.in_h * net->def.in_w, x, net->in_lp);
+        x = net->in_lp;
+    }
     for (int i = 0; i < net->n_layers; i++) {
         wn_layer *L = &net->layers[i];
         const wn_layer_def *d = &L->def;
@@ -58,7 +64,7 @@ const float *wn_net_forward(wn_net *net, int n, const float *x, int training, ui
                 ops->dropout_forward(ctx, count, d->rate, mix64(seed ^ mix64((uint64_t)i + 1)), in,
                                      L->y, L->aux);
             else
-                ops->copy(ctx, L->y, in, count * sizeof(float));
+                ops->copy(ctx, L->y, in, count * esize);
             break;
         case WN_LAYER_BATCHNORM: {
             if (L->folded) { /* merged into its convolution: y is the convolution's */
@@ -83,5 +89,8 @@ const float *wn_net_forward(wn_net *net, int n, const float *x, int training, ui
             assert(0 && "unknown layer type");
         }
     }
-    return net->layers[net->n_layers - 1].y;
+    const float *out = net->layers[net->n_layers - 1].y; // (N, K)
+    if (!net->lp) return out;
+    ops->cast(ctx, (size_t)n * net->n_classes, out, net->logits);
+    return net->logits;
 }

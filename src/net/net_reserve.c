@@ -16,15 +16,40 @@
  *
  * Gradients: the dy buffers share memory where the backward pass never needs two of them at
  * once (plan_gradients), so the gradient block is the largest set of simultaneously live
- * gradients, not the sum of all of them. */
+ * gradients, not the sum of all of them.
+ *
+ * Storage type: when the backend stores activations in bf16 (act_bf16, the GPU's
+ * --precision bf16), the output and gradient blocks come from alloc_bf16 and every slice is
+ * counted in 2-byte elements (net->lp); the block of outputs then also holds a bf16 copy of the
+ * network input, and the fp32 logits get an allocation of their own (wn_net.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net_internal.h"
 
-/* Layer slices start on 64-byte boundaries. */
+/* Layer slices start on 64-byte boundaries: values rounded up to 16 fp32 ones, or for the
+ * activation blocks in bf16 storage (esize 2) to 32 bf16 ones. */
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+static size_t esize(const wn_net *net) { return net->lp ? 2 : sizeof(float); }
+static size_t slice(const wn_net *net, size_t n) {
+    size_t per = 64 / esize(net);
+    return (n + per - 1) / per * per;
+}
+/* The element at offset off of an activation block (in the block's element size). */
+static float *at(const wn_net *net, float *block, size_t off) {
+    return (float *)((char *)block + off * esize(net));
+}
+
+/* An activation block of count values in the net's storage type, or NULL with a message. */
+static float *block_alloc(wn_net *net, size_t count, const char *what, wn_err *e) {
+    if (!net->lp) return wn_balloc(net->be, count, what, e);
+    float *p = net->be->ops->alloc_bf16(net->be->ctx, count ? count : 1);
+    if (!p)
+        wn_err_set(e, WN_ERUNTIME, "out of %s memory for the %s (%zu bf16 values, %.1f MB)",
+                   net->be->ops->name, what, count, count * 2.0 / 1e6);
+    return p;
+}
 
 static size_t aux_count(const wn_layer *L, int batch) {
     if (L->def.type == WN_LAYER_DROPOUT) return (size_t)batch * wn_shape_sample(L->out);
@@ -60,6 +85,10 @@ static void free_block(wn_net *net, float **p) {
     *p = NULL;
 }
 
+static int backend_lp(const wn_net *net) {
+    return net->be->ops->act_bf16 && net->be->ops->act_bf16(net->be->ctx);
+}
+
 static void release_training(wn_net *net) {
     if (!net->be) return;
     free_block(net, &net->grad_mem);
@@ -74,26 +103,36 @@ void wn_net_release(wn_net *net) {
     if (!net->be) return;
     release_training(net);
     free_block(net, &net->act_mem);
+    free_block(net, &net->logits);
     for (int i = 0; i < net->n_layers; i++) net->layers[i].y = NULL;
+    net->in_lp = NULL;
     net->batch = 0;
+    net->lp = 0;
 }
 
 /* Values of layer i's own buffer (0 for a layer computed in place). */
-static size_t own(const wn_layer *L, int batch) {
-    return L->inplace ? 0 : round16((size_t)batch * wn_shape_sample(L->out));
+static size_t own(const wn_net *net, const wn_layer *L, int batch) {
+    return L->inplace ? 0 : slice(net, (size_t)batch * wn_shape_sample(L->out));
 }
 
 static int alloc_outputs(wn_net *net, int batch, wn_err *e) {
-    size_t total = 0;
-    for (int i = 0; i < net->n_layers; i++) total += own(&net->layers[i], batch);
-    net->act_mem = wn_balloc(net->be, total, "activations", e); // (sum of N * layer output)
+    net->lp = backend_lp(net);
+    size_t total = 0, in_n = (size_t)batch * net->def.in_c * net->def.in_h * net->def.in_w;
+    for (int i = 0; i < net->n_layers; i++) total += own(net, &net->layers[i], batch);
+    if (net->lp) total += slice(net, in_n); /* the bf16 copy of the input, last */
+    net->act_mem = block_alloc(net, total, "activations", e); // (sum of N * layer output)
     if (!net->act_mem) return WN_ERUNTIME;
+    if (net->lp) {
+        net->logits = wn_balloc(net->be, (size_t)batch * net->n_classes, "logits", e); // (N, K)
+        if (!net->logits) return WN_ERUNTIME;
+    }
     size_t off = 0;
     for (int i = 0; i < net->n_layers; i++) {
         wn_layer *L = &net->layers[i];
-        L->y = L->inplace ? net->layers[L->in].y : net->act_mem + off; // (N, C, H, W) of layer i
-        off += own(L, batch);
+        L->y = L->inplace ? net->layers[L->in].y : at(net, net->act_mem, off); // (N, C, H, W) of i
+        off += own(net, L, batch);
     }
+    net->in_lp = net->lp ? at(net, net->act_mem, off) : NULL; // (N, in_c, in_h, in_w) bf16
     net->batch = batch;
     return WN_OK;
 }
@@ -105,6 +144,7 @@ static int alloc_outputs(wn_net *net, int batch, wn_err *e) {
  * [j, end(j)], end(j) = its highest consumer (through a layer in place, that layer's). Two
  * buffers share memory only when those intervals are disjoint: first fit, largest first. */
 static size_t plan_gradients(const wn_net *net, int batch, size_t *off) {
+    /* (offsets and sizes in the block's elements: slice() rounds them to 64 bytes) */
     int nl = net->n_layers;
     int *end = wn_xmalloc((size_t)nl * sizeof *end);    /* (n_layers) */
     size_t *size = wn_xmalloc((size_t)nl * sizeof *size); /* (n_layers) */
@@ -120,7 +160,7 @@ static size_t plan_gradients(const wn_net *net, int batch, size_t *off) {
         if (net->layers[i].inplace && end[net->layers[i].in] < end[i]) end[net->layers[i].in] = end[i];
     int n_own = 0;
     for (int i = 0; i < nl; i++) {
-        size[i] = round16((size_t)batch * wn_shape_sample(net->layers[i].out));
+        size[i] = slice(net, (size_t)batch * wn_shape_sample(net->layers[i].out));
         off[i] = SIZE_MAX;
         if (!net->layers[i].inplace) order[n_own++] = i;
     }
@@ -181,7 +221,7 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
     size_t largest = largest_fan_out(net, batch); /* 0: no gradient ever accumulates */
     size_t *goff = wn_xmalloc((size_t)net->n_layers * sizeof *goff); /* (n_layers) */
     size_t total = plan_gradients(net, batch, goff);
-    net->grad_mem = wn_balloc(net->be, total + largest, "activation gradients", e);
+    net->grad_mem = block_alloc(net, total + largest, "activation gradients", e);
     net->aux_mem = net->grad_mem ? wn_balloc(net->be, aux ? aux : 1, "dropout masks", e) : NULL;
     if (!net->aux_mem) {
         free(goff);
@@ -191,13 +231,13 @@ static int alloc_training(wn_net *net, int batch, wn_err *e) {
     size_t aoff = 0;
     for (int i = 0; i < net->n_layers; i++) {
         wn_layer *L = &net->layers[i];
-        L->dy = L->inplace ? net->layers[L->in].dy : net->grad_mem + goff[i]; // (N, C, H, W) of layer i
+        L->dy = L->inplace ? net->layers[L->in].dy : at(net, net->grad_mem, goff[i]); // (N, C, H, W) of i
         size_t a = aux_count(L, batch);
         L->aux = a ? net->aux_mem + aoff : NULL; // dropout (N, C, H, W) or bn (2, C)
         aoff += round16(a);
     }
     free(goff);
-    net->scratch = net->grad_mem + total; // (N * largest fanned-out output), or empty without fan-out
+    net->scratch = at(net, net->grad_mem, total); // (N * largest fanned-out output), or empty
     net->scratch_n = largest;
     net->training_buffers = 1;
     return WN_OK;
