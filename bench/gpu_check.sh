@@ -138,13 +138,15 @@ step bench_gpu_conv 60 "$LOG" "$B/bench/bench_gpu_conv"
 # with what time is left: the whole suite with the GPU present (the CLI tests then train on it),
 # ResNet-18 with cuDNN's non-deterministic algorithms allowed (PyTorch's default), and with
 # cuDNN's heuristic choice (what weldnet train uses); bf16 with NCHW copies against the default
-# NHWC (its figures only in gpu_check.log, which gpu_table.py reads)
+# NHWC, and bf16 on fp32 activation storage against the default bf16 storage (their figures
+# only in gpu_check.log, which gpu_table.py reads)
 step ctest_all 150 "$LOG" ctest --test-dir "$B" -j8 --output-on-failure --timeout 120
 step bench_gpu_nondet 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision fp32 --nondeterministic \
   --json "$OUT/bench_gpu_nondet.json"
 step bench_gpu_bf16_nchw 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision bf16 --nchw
 step bench_gpu_heuristic 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision fp32 --heuristic \
   --json "$OUT/bench_gpu_heuristic.json"
+step bench_gpu_bf16_f32store 60 "$LOG" "$B/bench/bench_gpu" --root "$root" --only resnet18 --precision bf16 --fp32-storage
 
 # ---- summary: step status, then the table (last, so the device tool's output tail holds it)
 {

@@ -79,12 +79,14 @@ for prec in ("fp32", "bf16"):
             row(f"memory {work} {net} {prec}: device used / torch device used",
                 wn.get(key + "/device_used_MiB"), mem.get(key + "/device_used_MiB"), "<= 1.00",
                 "MiB")
-# bench_gpu --nchw prints "train/resnet18/224/b256/bf16/nchw   1234.5 images/s" into the log
+# bench_gpu --nchw prints "train/resnet18/224/b256/bf16/nchw   1234.5 images/s" into the log,
+# --fp32-storage ".../bf16/f32store"
 nchw = {}
 try:
     with open(os.path.join(out, "gpu_check.log")) as f:
         for line in f:
-            m = re.match(r"((?:train|infer)/resnet18/224/b256/bf16/nchw)\s+([\d.]+) images/s", line)
+            m = re.match(r"((?:train|infer)/resnet18/224/b256/bf16/(?:nchw|f32store))\s+([\d.]+) images/s",
+                         line)
             if m:
                 nchw[m[1]] = float(m[2])
 except OSError:
@@ -92,6 +94,8 @@ except OSError:
 for work in ("train", "infer"):
     row(f"{work} resnet18 bf16, NCHW bf16 copies (default NHWC)",
         nchw.get(f"{work}/resnet18/224/b256/bf16/nchw"), pt.get(f"{work}/resnet18/224/b256/bf16"))
+    row(f"{work} resnet18 bf16, fp32 activation storage (default bf16)",
+        nchw.get(f"{work}/resnet18/224/b256/bf16/f32store"), pt.get(f"{work}/resnet18/224/b256/bf16"))
 small = wn.get("train/fmnist_small/gpu_over_cpu2")
 rows.append(("small net: GPU / CPU (2 threads) train images/s",
              f"{wn.get('train/fmnist_small/28/b128/gpu', 0):,.0f}",
