@@ -12,7 +12,9 @@
  * rms; with TF32 convolutions (PyTorch's default) 5e-3, 5e-2 and 5e-2; with bf16 mixed
  * precision (bf16 convolutions and dense products, fp32 weights and loss) 1e-2, 5e-2 and 5e-2
  * (measured on the host-emulated GPU: at most 5.5e-3 and 7e-3), both with the activations
- * stored in bf16 between layers (the default, net->lp) and stored in fp32 (bf16_store 0). Why not tighter later on: two
+ * stored in bf16 between layers (the default, net->lp) and stored in fp32 (bf16_store 0); and
+ * inference with batchnorm folded (classify's nets) in bf16 storage: logits within 2e-2 of
+ * their rms. Why not tighter later on: two
  * correct implementations that round differently drift apart once a near-tie flips (a max
  * pooling argmax, a ReLU sign), and Adam turns rounding noise in near-zero gradients into steps
  * of size lr; on the host-emulated GPU the curves agree to 1e-8 for 6 steps and then drift to
@@ -266,6 +268,47 @@ static void train_compare(const char *name, const char *ini, int adam, float lr,
     run_free(&rg);
 }
 
+/* Inference with batchnorm folded into the convolutions (as classify builds its nets) on gpu
+ * against the CPU, from the same initialisation, on one batch: logits within tol of their rms. */
+static void folded_compare(wn_backend *cpu, wn_backend *gpu, int want_lp, double tol) {
+    wn_backend *bes[2] = {cpu, gpu};
+    float *out[2] = {NULL, NULL};
+    float *xh = malloc((size_t)BATCH * IMG * IMG * sizeof(float));
+    int32_t yh[BATCH];
+    wn_err e = {0};
+    make_batch(3, xh, yh);
+    for (int k = 0; k < 2; k++) {
+        wn_netdef def;
+        wn_net net;
+        int nf = 0;
+        if (wn_netdef_parse_string(NET_ALL, "test net", &def, &e) != WN_OK) break;
+        int rc = wn_net_create(&def, K, bes[k], &net, &e);
+        wn_netdef_free(&def);
+        if (!rc) rc = wn_net_init(&net, 42, &e);
+        if (!rc) rc = wn_net_fold_batchnorm(&net, &nf, &e);
+        if (!rc) rc = wn_net_reserve(&net, BATCH, 0, &e);
+        CHECK_MSG(rc == WN_OK, "folded net on %s: %s", bes[k]->ops->name, e.msg);
+        if (rc) break;
+        CHECK_MSG(nf == 3 && net.lp == (k ? want_lp : 0), "folded net on %s: %d folded, storage %s",
+                  bes[k]->ops->name, nf, net.lp ? "bf16" : "fp32");
+        float *xd = wn_balloc(bes[k], (size_t)BATCH * IMG * IMG, "x", &e); // (BATCH, 1, 28, 28)
+        CHECK(xd && bes[k]->ops->upload(bes[k]->ctx, xd, xh, (size_t)BATCH * IMG * IMG * sizeof(float),
+                                        &e) == WN_OK);
+        out[k] = download(bes[k], wn_net_forward(&net, BATCH, xd, 0, 0), (size_t)BATCH * K);
+        bes[k]->ops->free(bes[k]->ctx, xd);
+        wn_net_free(&net);
+    }
+    if (out[0] && out[1]) {
+        double d = rel_rms(out[1], out[0], (size_t)BATCH * K);
+        printf("folded inference (%s storage): logits rms difference %.3g relative (limit %g)\n",
+               want_lp ? "bf16" : "fp32", d, tol);
+        CHECK_MSG(d <= tol, "folded inference: logits differ by %.3g relative", d);
+    }
+    free(out[0]);
+    free(out[1]);
+    free(xh);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive an abort or a time limit */
     wn_backend cpu, gpu;
@@ -299,6 +342,7 @@ int main(void) {
     CHECK(wn_cuda_backend_create_opts(&o, &gpu, &e) == WN_OK);
     train_compare("tiny", NET_TINY, 1, 3e-3f, STEPS, &cpu, &gpu, 1e-2, 5e-2, 5e-2, "bf16");
     train_compare("all layer types", NET_ALL, 0, 5e-3f, STEPS, &cpu, &gpu, 1e-2, 5e-2, 5e-2, "bf16");
+    folded_compare(&cpu, &gpu, 1, 2e-2); /* emulator: 3.2e-3 */
     wn_backend_free(&gpu);
     o.bf16_store = 0; /* bf16 products on fp32 activations */
     EXPECT_LP = 0;
